@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+import { App } from 'aws-cdk-lib';
+import { ConfigError } from '../lib/config/errors';
+import { loadEnvironments } from '../lib/config/platform-config';
+import { buildEnvironment } from '../lib/platform';
+
+const app = new App();
+try {
+  for (const config of loadEnvironments(app.node.getAllContext())) buildEnvironment(app, config);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  throw err;
+}
+app.synth();

@@ -1,0 +1,188 @@
+/**
+ * The platform's typed configuration: cdk.json context plus `-c` overrides, checked once here at
+ * the edge. Constructs receive an {@link EnvironmentConfig}; nothing else reads context.
+ *
+ * Context keys:
+ *   - `env`: the environment to synthesize (`dev` by default), or `all` for every environment;
+ *   - `platformName`: prefix of resource names, SSM parameters and exports;
+ *   - `environments.<env>`: one object per environment (see cdk.json and README);
+ *   - `topics.<topic>.<setting>`: command-line overrides of any topic setting.
+ */
+import { z } from 'zod';
+import { resolveTopics, type ResolvedTopic } from '../topics/topic-settings';
+import { TOPIC_IDS, type TopicId } from '../topics/topic-specs';
+import { IssueCollector } from './errors';
+
+export const ALL_ENVIRONMENTS = 'all';
+export const DEFAULT_ENVIRONMENT = 'dev';
+
+/** CloudWatch Logs retention periods that CloudFormation accepts. */
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const retentionDays = z.number().refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+  message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
+});
+
+const environmentSchema = z
+  .object({
+    account: z
+      .string()
+      .regex(/^\d{12}$/, 'must be a 12-digit AWS account id')
+      .optional(),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1')
+      .optional(),
+    removeDataOnDestroy: z.boolean(),
+    alarmEmail: z.email('must be an e-mail address').optional(),
+    network: z
+      .object({
+        cidr: z
+          .string()
+          .regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/, 'must be an IPv4 CIDR from /16 to /24'),
+        maxAzs: z
+          .number()
+          .int()
+          .min(2, 'must be 2 or 3 (MSK needs brokers in 2 or 3 AZs)')
+          .max(3, 'must be 2 or 3 (MSK needs brokers in 2 or 3 AZs)'),
+        natGateways: z.number().int().min(1, 'must be 1..maxAzs').max(3, 'must be 1..maxAzs'),
+        flowLogRetentionDays: retentionDays,
+      })
+      .strict(),
+    msk: z
+      .object({
+        instanceType: z
+          .string()
+          .regex(/^kafka\.[a-z0-9]+\.[a-z0-9]+$/, 'must be an MSK broker type such as kafka.m7g.large'),
+        brokerCount: z.number().int().min(2, 'must be at least 2').max(30, 'must be at most 30'),
+        volumeSizeGiB: z.number().int().min(1, 'must be 1..16384').max(16384, 'must be 1..16384'),
+        enhancedMonitoring: z.enum([
+          'DEFAULT',
+          'PER_BROKER',
+          'PER_TOPIC_PER_BROKER',
+          'PER_TOPIC_PER_PARTITION',
+        ]),
+        logRetentionDays: retentionDays,
+        defaultReplicationFactor: z.number().int().min(1, 'must be at least 1'),
+        minInsyncReplicas: z.number().int().min(1, 'must be at least 1'),
+        diskUsedAlarmPercent: z.number().min(1, 'must be 1..99').max(99, 'must be 1..99'),
+      })
+      .strict(),
+    topicDefaults: z.unknown(),
+    topics: z.unknown().optional(),
+  })
+  .strict();
+
+type EnvironmentShape = z.infer<typeof environmentSchema>;
+
+/** One environment's configuration, validated and typed. */
+export interface EnvironmentConfig {
+  /** `dev`, `staging`, `prod`, or any other key of `environments`. */
+  readonly envName: string;
+  /** Prefix of resource names, SSM parameters (`/<platformName>/<env>/...`) and exports. */
+  readonly platformName: string;
+  readonly account?: string;
+  readonly region?: string;
+  /** When true, stateful resources other than topics are destroyed with the stack (dev only). */
+  readonly removeDataOnDestroy: boolean;
+  readonly alarmEmail?: string;
+  readonly network: Readonly<EnvironmentShape['network']>;
+  readonly msk: Readonly<EnvironmentShape['msk']>;
+  /** Every catalog topic with its resolved settings. */
+  readonly topics: Readonly<Record<TopicId, ResolvedTopic>>;
+}
+
+/**
+ * Reads and validates the configuration for the environments selected by `env`.
+ * Throws a ConfigError listing every problem, each naming its context key.
+ */
+export function loadEnvironments(context: Readonly<Record<string, unknown>>): EnvironmentConfig[] {
+  const issues = new IssueCollector();
+  const environments = context.environments;
+  if (typeof environments !== 'object' || environments === null || Array.isArray(environments)) {
+    issues.add('environments', 'must be an object of environments (see cdk.json)');
+    issues.throwIfAny();
+    return [];
+  }
+  const known = Object.keys(environments);
+  const requested = context.env ?? DEFAULT_ENVIRONMENT;
+  let selected: string[] = [];
+  if (requested === ALL_ENVIRONMENTS) selected = known;
+  else if (typeof requested === 'string' && known.includes(requested)) selected = [requested];
+  else
+    issues.add(
+      'env',
+      `unknown environment ${JSON.stringify(requested)}; allowed: ${[...known, ALL_ENVIRONMENTS].join(', ')}`,
+    );
+
+  const platformName = context.platformName ?? 'streaming';
+  if (typeof platformName !== 'string' || !/^[a-z][a-z0-9-]{1,20}$/.test(platformName)) {
+    issues.add('platformName', 'must be 2-21 characters of a-z, 0-9 and -, starting with a letter');
+  }
+
+  const configs: EnvironmentConfig[] = [];
+  for (const envName of selected) {
+    if (!/^[a-z][a-z0-9]{1,9}$/.test(envName)) {
+      issues.add(`environments.${envName}`, 'environment names must be 2-10 characters of a-z and 0-9');
+      continue;
+    }
+    const raw = (environments as Record<string, unknown>)[envName];
+    const parsed = environmentSchema.safeParse(raw);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        issues.add(['environments', envName, ...issue.path.map(String)].join('.'), issue.message);
+      }
+      continue;
+    }
+    const env = parsed.data;
+    const key = `environments.${envName}`;
+    if (env.msk.brokerCount % env.network.maxAzs !== 0) {
+      issues.add(
+        `${key}.msk.brokerCount`,
+        `must be a multiple of network.maxAzs ${env.network.maxAzs} (got ${env.msk.brokerCount})`,
+      );
+    }
+    if (env.network.natGateways > env.network.maxAzs) {
+      issues.add(
+        `${key}.network.natGateways`,
+        `must be 1..maxAzs ${env.network.maxAzs} (got ${env.network.natGateways})`,
+      );
+    }
+    if (env.msk.defaultReplicationFactor > env.msk.brokerCount) {
+      issues.add(
+        `${key}.msk.defaultReplicationFactor`,
+        `must be 1..brokerCount ${env.msk.brokerCount} (got ${env.msk.defaultReplicationFactor})`,
+      );
+    }
+    if (env.msk.minInsyncReplicas > env.msk.defaultReplicationFactor) {
+      issues.add(
+        `${key}.msk.minInsyncReplicas`,
+        `must be 1..defaultReplicationFactor ${env.msk.defaultReplicationFactor} (got ${env.msk.minInsyncReplicas})`,
+      );
+    }
+    const topics = resolveTopics({
+      envName,
+      topicDefaults: env.topicDefaults,
+      topics: env.topics,
+      context,
+      brokerCount: env.msk.brokerCount,
+      issues,
+    });
+    if (TOPIC_IDS.some((id) => topics[id] === undefined)) continue;
+    configs.push({
+      envName,
+      platformName: platformName as string,
+      account: env.account,
+      region: env.region,
+      removeDataOnDestroy: env.removeDataOnDestroy,
+      alarmEmail: env.alarmEmail,
+      network: env.network,
+      msk: env.msk,
+      topics: topics as Record<TopicId, ResolvedTopic>,
+    });
+  }
+  issues.throwIfAny();
+  return configs;
+}

@@ -1,0 +1,121 @@
+import { Fn, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../config/platform-config';
+import { COMPONENT_NAMES, COMPONENTS, MSK_PORTS, type ComponentName } from './components';
+
+export interface PlatformNetworkProps {
+  /** The environment's validated configuration. */
+  readonly config: EnvironmentConfig;
+}
+
+/**
+ * The platform's VPC: public subnets only for NAT, private subnets for brokers and every compute
+ * component, the VPC endpoints the platform needs, flow logs, and one security group per component
+ * with least-privilege rules (clients reach the brokers on their listener port only).
+ */
+export class PlatformNetwork extends Construct {
+  public readonly vpc: ec2.Vpc;
+  /** The brokers' security group. */
+  public readonly brokerSecurityGroup: ec2.SecurityGroup;
+  /** The interface endpoints' security group. */
+  public readonly endpointSecurityGroup: ec2.SecurityGroup;
+  private readonly componentGroups: Record<ComponentName, ec2.SecurityGroup>;
+
+  constructor(scope: Construct, id: string, props: PlatformNetworkProps) {
+    super(scope, id);
+    const { config } = props;
+    const retainOrDestroy = config.removeDataOnDestroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
+      retention: config.network.flowLogRetentionDays as logs.RetentionDays,
+      removalPolicy: retainOrDestroy,
+    });
+
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr(config.network.cidr),
+      maxAzs: config.network.maxAzs,
+      natGateways: config.network.natGateways,
+      restrictDefaultSecurityGroup: true,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
+        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
+      ],
+      gatewayEndpoints: {
+        S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
+        DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+      },
+      flowLogs: {
+        all: {
+          destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup),
+          trafficType: ec2.FlowLogTrafficType.ALL,
+        },
+      },
+    });
+
+    this.brokerSecurityGroup = new ec2.SecurityGroup(this, 'BrokerSg', {
+      vpc: this.vpc,
+      description: 'MSK brokers: clients on their SASL listener only',
+      allowAllOutbound: false,
+    });
+    this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSg', {
+      vpc: this.vpc,
+      description: 'Interface VPC endpoints: HTTPS from platform components',
+      allowAllOutbound: false,
+    });
+
+    const groups: Partial<Record<ComponentName, ec2.SecurityGroup>> = {};
+    for (const name of COMPONENT_NAMES) {
+      const { auth, description } = COMPONENTS[name];
+      const sg = new ec2.SecurityGroup(this, `${name}Sg`, {
+        vpc: this.vpc,
+        description: `${description}: ${auth.toUpperCase()} listener of the brokers, HTTPS to endpoints`,
+        allowAllOutbound: false,
+      });
+      Tags.of(sg).add('platform:component', name);
+      const port = ec2.Port.tcp(MSK_PORTS[auth]);
+      sg.addEgressRule(this.brokerSecurityGroup, port, `to brokers (${auth})`);
+      this.brokerSecurityGroup.addIngressRule(sg, port, `from ${name} (${auth})`);
+      sg.addEgressRule(this.endpointSecurityGroup, ec2.Port.tcp(443), 'to interface endpoints');
+      this.endpointSecurityGroup.addIngressRule(sg, ec2.Port.tcp(443), `from ${name}`);
+      groups[name] = sg;
+    }
+    this.componentGroups = groups as Record<ComponentName, ec2.SecurityGroup>;
+
+    const interfaceEndpoints: Record<string, ec2.InterfaceVpcEndpointAwsService> = {
+      SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+      Sts: ec2.InterfaceVpcEndpointAwsService.STS,
+      Kms: ec2.InterfaceVpcEndpointAwsService.KMS,
+      Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+      Sns: ec2.InterfaceVpcEndpointAwsService.SNS,
+    };
+    for (const [name, service] of Object.entries(interfaceEndpoints)) {
+      this.vpc.addInterfaceEndpoint(name, {
+        service,
+        privateDnsEnabled: true,
+        securityGroups: [this.endpointSecurityGroup],
+        subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+        open: false,
+      });
+    }
+  }
+
+  /** The security group of a platform component. */
+  public securityGroup(component: ComponentName): ec2.ISecurityGroup {
+    return this.componentGroups[component];
+  }
+
+  /** The private subnets that hold the brokers and every compute component. */
+  public get privateSubnets(): ec2.SubnetSelection {
+    return { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+  }
+}
+
+/**
+ * Availability zones without a synth-time lookup: `Fn::GetAZs` picked by index, so an
+ * environment-agnostic stack still spreads over `count` AZs (the default gives two).
+ */
+export function azsWithoutLookup(stack: Stack, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => Fn.select(i, Fn.getAzs(stack.region)));
+}

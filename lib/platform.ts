@@ -1,0 +1,34 @@
+import type { App } from 'aws-cdk-lib';
+import { Tags } from 'aws-cdk-lib';
+import type { EnvironmentConfig } from './config/platform-config';
+import { NetworkStack } from './stacks/network-stack';
+import { StreamingStack } from './stacks/streaming-stack';
+
+/** The stacks of one environment. */
+export interface PlatformStacks {
+  readonly network: NetworkStack;
+  readonly streaming: StreamingStack;
+}
+
+/** Builds one environment's stacks: `<platform>-<env>-network` and `<platform>-<env>-streaming`. */
+export function buildEnvironment(app: App, config: EnvironmentConfig): PlatformStacks {
+  const env =
+    config.account || config.region ? { account: config.account, region: config.region } : undefined;
+  const prefix = `${config.platformName}-${config.envName}`;
+  const network = new NetworkStack(app, `${prefix}-network`, {
+    env,
+    config,
+    description: `${config.platformName} ${config.envName}: VPC, endpoints, security groups`,
+  });
+  const streaming = new StreamingStack(app, `${prefix}-streaming`, {
+    env,
+    config,
+    network: network.network,
+    description: `${config.platformName} ${config.envName}: MSK cluster, topic catalog, alarms`,
+  });
+  for (const stack of [network, streaming]) {
+    Tags.of(stack).add('platform', config.platformName);
+    Tags.of(stack).add('environment', config.envName);
+  }
+  return { network, streaming };
+}
