@@ -37,16 +37,29 @@ export class BootstrapBrokers extends Construct {
       physicalResourceId: cr.PhysicalResourceId.of(`${cluster.clusterName}-bootstrap-brokers`),
       outputPaths: ['BootstrapBrokerStringSaslIam', 'BootstrapBrokerStringSaslScram'],
     };
+    const logGroup = new logs.LogGroup(this, 'LookupLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // An own role with inline, resource-scoped permissions instead of the provider's default managed policy.
+    const role = new iam.Role(this, 'LookupRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Reads the bootstrap brokers of ${cluster.clusterName}`,
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
     this.lookup = new cr.AwsCustomResource(this, 'Lookup', {
+      role,
       resourceType: 'Custom::MskBootstrapBrokers',
       onCreate: call,
       onUpdate: call,
       installLatestAwsSdk: false,
       timeout: Duration.minutes(2),
-      logGroup: new logs.LogGroup(this, 'LookupLogs', {
-        retention: logs.RetentionDays.ONE_MONTH,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
+      logGroup,
       policy: cr.AwsCustomResourcePolicy.fromStatements([
         new iam.PolicyStatement({ actions: ['kafka:GetBootstrapBrokers'], resources: [cluster.clusterArn] }),
       ]),

@@ -92,13 +92,11 @@ export class TopicCatalog extends Construct {
       grantee,
       actions: ['kafka-cluster:WriteDataIdempotently'],
       resourceArns: [this.cluster.clusterArn],
-      scope: this,
     });
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'],
       resourceArns: [this.topics[id].arn],
-      scope: this,
     });
   }
 
@@ -109,13 +107,11 @@ export class TopicCatalog extends Construct {
       grantee,
       actions: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
       resourceArns: [this.cluster.groupArn(groupName)],
-      scope: this,
     });
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
       resourceArns: [this.topics[id].arn],
-      scope: this,
     });
   }
 }

@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.TreeSet;
 
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.util.EnvironmentInformation;
 import org.apache.flink.table.api.EnvironmentSettings;
 import org.apache.flink.table.api.TableEnvironment;
 import org.apache.flink.table.api.TableResult;
@@ -48,7 +49,11 @@ public final class SessionWindowFeasibility {
         "a|00:00:00|00:00:09|5", "a|00:00:20|00:00:29|5",
         "b|00:00:00|00:00:11|3", "b|00:00:15|00:00:23|4", "b|00:00:40|00:00:47|3"));
 
+    System.out.println("flink.version=" + EnvironmentInformation.getVersion()
+        + " java.version=" + System.getProperty("java.version"));
+    long p0 = System.currentTimeMillis();
     produce(bootstrap, topic, events);
+    System.out.printf("kafka.produce_ms=%d%n", System.currentTimeMillis() - p0);
 
     Configuration conf = new Configuration();
     conf.setString("parallelism.default", "1");

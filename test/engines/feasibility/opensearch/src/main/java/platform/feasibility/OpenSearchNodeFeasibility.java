@@ -11,7 +11,7 @@ import org.opensearch.env.Environment;
 import org.opensearch.node.InternalSettingsPreparer;
 import org.opensearch.node.Node;
 import org.opensearch.plugins.Plugin;
-import org.opensearch.transport.Netty4ModulePlugin;
+import org.opensearch.transport.Netty4Plugin;
 
 /**
  * Engine feasibility (B): starts one OpenSearch node in this JVM (no distribution tarball), with the
@@ -53,7 +53,7 @@ public final class OpenSearchNodeFeasibility {
     Environment env = InternalSettingsPreparer.prepareEnvironment(
         settings, Map.of(), config, () -> "feas-1");
 
-    Node node = new EmbeddedNode(env, List.of(Netty4ModulePlugin.class));
+    Node node = new EmbeddedNode(env, List.of(Netty4Plugin.class));
     CountDownLatch closed = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {

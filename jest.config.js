@@ -1,0 +1,26 @@
+/** Two projects: fast template tests (unit) and tests on the real engines (engines). */
+const tsJest = ['ts-jest', { diagnostics: false }];
+
+/** @type {import('jest').Config} */
+module.exports = {
+  testTimeout: 180000,
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/unit'],
+      testMatch: ['**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+      snapshotSerializers: ['<rootDir>/test/unit/asset-hash-serializer.js'],
+    },
+    {
+      displayName: 'engines',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/engines'],
+      testMatch: ['**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+      globalSetup: '<rootDir>/test/engines/global-setup.ts',
+      globalTeardown: '<rootDir>/test/engines/global-teardown.ts',
+    },
+  ],
+};

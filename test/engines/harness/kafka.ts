@@ -1,0 +1,151 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { javaExecutable, resolveClasspath } from './maven';
+import { freePort, waitForPort } from './ports';
+
+export const KAFKA_POM_DIR = resolve(__dirname, '..', 'kafka');
+export const ENGINES_DIR = resolve(__dirname, '..', '..', '..', '.engines');
+
+export interface LocalKafkaOptions {
+  /** Broker port on 127.0.0.1. @default a free port */
+  readonly port?: number;
+  /** Where data and logs go. @default .engines/kafka-<random> */
+  readonly dir?: string;
+  /** Broker JVM heap. @default 512m */
+  readonly heap?: string;
+  /** Extra broker properties (e.g. an MSK cluster configuration's server properties). */
+  readonly serverProperties?: Record<string, string>;
+}
+
+/**
+ * A single-node Apache Kafka broker in KRaft mode (broker and controller in one process), from the
+ * Maven Central artifacts pinned in test/engines/kafka/pom.xml. No Docker, no tarball.
+ */
+export class LocalKafka {
+  /** `127.0.0.1:<port>`. */
+  public readonly bootstrap: string;
+  public readonly logFile: string;
+
+  private constructor(
+    private readonly process: ChildProcess,
+    public readonly port: number,
+    public readonly dir: string,
+  ) {
+    this.bootstrap = `127.0.0.1:${port}`;
+    this.logFile = join(dir, 'logs', 'server.log');
+  }
+
+  /** Formats KRaft storage and starts the broker; resolves when it accepts clients. */
+  static async start(options: LocalKafkaOptions = {}): Promise<LocalKafka> {
+    const classpath = resolveClasspath(KAFKA_POM_DIR);
+    const port = options.port ?? (await freePort());
+    const controllerPort = await freePort();
+    const dir = options.dir ?? join(ENGINES_DIR, `kafka-${randomUUID().slice(0, 8)}`);
+    const dataDir = join(dir, 'data');
+    mkdirSync(join(dir, 'logs'), { recursive: true });
+    mkdirSync(dataDir, { recursive: true });
+
+    const properties: Record<string, string> = {
+      'process.roles': 'broker,controller',
+      'node.id': '1',
+      'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
+      listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+      'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+      'controller.listener.names': 'CONTROLLER',
+      'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      'inter.broker.listener.name': 'PLAINTEXT',
+      'log.dirs': dataDir,
+      // One broker: internal topics cannot have more replicas than that.
+      'offsets.topic.replication.factor': '1',
+      'transaction.state.log.replication.factor': '1',
+      'transaction.state.log.min.isr': '1',
+      'group.initial.rebalance.delay.ms': '0',
+      'auto.create.topics.enable': 'false',
+      'log.segment.bytes': String(16 * 1024 * 1024),
+      ...options.serverProperties,
+    };
+    const propertiesFile = join(dir, 'server.properties');
+    writeFileSync(propertiesFile, Object.entries(properties).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+    const log4j = join(dir, 'log4j.properties');
+    writeFileSync(
+      log4j,
+      [
+        'log4j.rootLogger=INFO, file',
+        'log4j.appender.file=org.apache.log4j.FileAppender',
+        `log4j.appender.file.File=${join(dir, 'logs', 'server.log')}`,
+        'log4j.appender.file.layout=org.apache.log4j.PatternLayout',
+        'log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n',
+        'log4j.logger.kafka.request.logger=WARN',
+        'log4j.logger.org.apache.kafka.controller=INFO',
+      ].join('\n') + '\n',
+    );
+    const java = javaExecutable();
+    const jvm = ['-cp', classpath, `-Dlog4j.configuration=file:${log4j}`];
+    const clusterId = execFileSync(java, [...jvm, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' }).trim();
+    execFileSync(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile], {
+      stdio: 'ignore',
+    });
+    const child = spawn(
+      java,
+      [`-Xmx${options.heap ?? '512m'}`, `-Xms${options.heap ?? '512m'}`, '-XX:+UseG1GC', ...jvm, 'kafka.Kafka', propertiesFile],
+      { stdio: ['ignore', 'ignore', 'pipe'], detached: false },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+    const kafka = new LocalKafka(child, port, dir);
+    try {
+      await waitForPort(port, 60_000, () => child.exitCode === null);
+      await kafka.waitUntilReady();
+    } catch (err) {
+      await kafka.stop({ keepFiles: true });
+      throw new Error(`Kafka did not start: ${(err as Error).message}\n${stderr}\nlog: ${kafka.logFile}`);
+    }
+    return kafka;
+  }
+
+  /** Waits until the broker answers metadata requests and has a controller. */
+  private async waitUntilReady(): Promise<void> {
+    const admin = this.admin();
+    try {
+      await admin.connect();
+      for (let i = 0; i < 100; i++) {
+        const cluster = await admin.describeCluster().catch(() => undefined);
+        if (cluster && cluster.controller !== null && cluster.brokers.length === 1) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error('broker did not report a controller');
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** A kafkajs client for this broker. */
+  public client(clientId = 'engine-tests'): Kafka {
+    return new Kafka({ clientId, brokers: [this.bootstrap], logLevel: logLevel.NOTHING });
+  }
+
+  public admin(): Admin {
+    return this.client('engine-tests-admin').admin();
+  }
+
+  /** The broker log, for failure messages. */
+  public tail(lines = 40): string {
+    return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n') : '';
+  }
+
+  /** Stops the broker cleanly (SIGTERM, then SIGKILL after 30 s) and removes its files. */
+  public async stop(options: { keepFiles?: boolean } = {}): Promise<void> {
+    const child = this.process;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (!options.keepFiles) rmSync(this.dir, { recursive: true, force: true });
+  }
+}

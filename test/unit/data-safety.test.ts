@@ -1,0 +1,40 @@
+import { synthEnvironment } from './helpers';
+import type { Template } from 'aws-cdk-lib/assertions';
+
+/** Resource types that hold data or protect it. */
+const STATEFUL = ['AWS::MSK::Cluster', 'AWS::MSK::Topic', 'AWS::KMS::Key', 'AWS::SecretsManager::Secret'];
+
+function deletionPolicies(t: Template, type: string): string[] {
+  return Object.values(t.findResources(type)).map((r) => (r as { DeletionPolicy?: string }).DeletionPolicy ?? 'Delete');
+}
+
+describe('prod retains every stateful resource', () => {
+  const { network, streaming } = synthEnvironment('prod');
+
+  test.each(STATEFUL)('%s is retained', (type) => {
+    const policies = deletionPolicies(streaming, type);
+    expect(policies.length).toBeGreaterThan(0);
+    expect(new Set(policies)).toEqual(new Set(['Retain']));
+  });
+
+  test('data-bearing log groups are retained (broker logs, flow logs)', () => {
+    expect(new Set(deletionPolicies(network, 'AWS::Logs::LogGroup'))).toEqual(new Set(['Retain']));
+    const broker = Object.values(streaming.findResources('AWS::Logs::LogGroup')).find(
+      (r) => (r as { Properties: { LogGroupName?: string } }).Properties.LogGroupName === '/aws/msk/streaming-prod',
+    ) as { DeletionPolicy: string };
+    expect(broker.DeletionPolicy).toBe('Retain');
+  });
+});
+
+describe('dev may destroy its data, but never its topics silently', () => {
+  const { streaming } = synthEnvironment('dev');
+
+  test('topics are retained even in dev', () => {
+    expect(new Set(deletionPolicies(streaming, 'AWS::MSK::Topic'))).toEqual(new Set(['Retain']));
+  });
+
+  test('the cluster and its key are destroyed with the dev stack, and that is announced', () => {
+    expect(deletionPolicies(streaming, 'AWS::MSK::Cluster')).toEqual(['Delete']);
+    expect(deletionPolicies(streaming, 'AWS::KMS::Key')).toEqual(['Delete']);
+  });
+});

@@ -1,0 +1,89 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { COMPONENT_NAMES, COMPONENTS, MSK_PORTS } from '../../lib/network/components';
+import { configFor, ENVIRONMENTS, synthEnvironment, type SynthesizedEnvironment } from './helpers';
+
+type SgRule = { IpProtocol: string; FromPort: number; ToPort: number; CidrIp?: string; SourceSecurityGroupId?: unknown; DestinationSecurityGroupId?: unknown };
+
+describe.each(ENVIRONMENTS)('network in %s', (envName) => {
+  let synth: SynthesizedEnvironment;
+  const config = configFor(envName);
+  beforeAll(() => {
+    synth = synthEnvironment(envName);
+  });
+
+  test('one public and one private subnet per AZ, AZs without a lookup', () => {
+    const subnets = Object.values(synth.network.findResources('AWS::EC2::Subnet')) as { Properties: { AvailabilityZone: unknown } }[];
+    expect(subnets).toHaveLength(config.network.maxAzs * 2);
+    for (const s of subnets) expect(JSON.stringify(s.Properties.AvailabilityZone)).toContain('Fn::GetAZs');
+    synth.network.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: config.network.cidr });
+  });
+
+  test('NAT gateways per environment', () => {
+    synth.network.resourceCountIs('AWS::EC2::NatGateway', config.network.natGateways);
+  });
+
+  test('S3 and DynamoDB gateway endpoints and the interface endpoints', () => {
+    synth.network.resourceCountIs('AWS::EC2::VPCEndpoint', 7);
+    synth.network.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcEndpointType: 'Interface',
+      ServiceName: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['.secretsmanager'])]) }),
+      PrivateDnsEnabled: true,
+    });
+    for (const service of ['.sts', '.kms', '.logs', '.sns']) {
+      synth.network.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+        ServiceName: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([service])]) }),
+      });
+    }
+    for (const service of ['.s3', '.dynamodb']) {
+      synth.network.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+        VpcEndpointType: 'Gateway',
+        ServiceName: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([service])]) }),
+      });
+    }
+  });
+
+  test('all VPC traffic is logged', () => {
+    synth.network.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL', LogDestinationType: 'cloud-watch-logs' });
+    synth.network.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: config.network.flowLogRetentionDays });
+  });
+
+  test('brokers accept clients only on their SASL listener, from component security groups', () => {
+    const brokerSg = synth.stacks.network.resolve(synth.stacks.network.network.brokerSecurityGroup.securityGroupId);
+    const ingress = Object.values(synth.network.findResources('AWS::EC2::SecurityGroupIngress'))
+      .map((r) => (r as { Properties: SgRule & { GroupId: unknown } }).Properties)
+      .filter((p) => JSON.stringify(p.GroupId) === JSON.stringify(brokerSg));
+    expect(ingress).toHaveLength(COMPONENT_NAMES.length);
+    for (const rule of ingress) {
+      expect(rule.CidrIp).toBeUndefined();
+      expect(rule.SourceSecurityGroupId).toBeDefined();
+      expect([MSK_PORTS.iam, MSK_PORTS.scram]).toContain(rule.FromPort);
+      expect(rule.ToPort).toBe(rule.FromPort);
+    }
+    const scram = ingress.filter((r) => r.FromPort === MSK_PORTS.scram);
+    expect(scram).toHaveLength(COMPONENT_NAMES.filter((c) => COMPONENTS[c].auth === 'scram').length);
+  });
+
+  test('no security group is open to the internet, none allows all outbound', () => {
+    const groups = Object.values(synth.network.findResources('AWS::EC2::SecurityGroup')) as {
+      Properties: { SecurityGroupIngress?: SgRule[]; SecurityGroupEgress?: SgRule[] };
+    }[];
+    for (const g of groups) {
+      for (const rule of g.Properties.SecurityGroupIngress ?? []) expect(rule.CidrIp).not.toBe('0.0.0.0/0');
+      for (const rule of g.Properties.SecurityGroupEgress ?? []) expect(rule.IpProtocol).not.toBe('-1');
+    }
+  });
+
+  test('each component reaches the brokers on its port and the endpoints on 443, nothing else', () => {
+    for (const name of COMPONENT_NAMES) {
+      const sg = synth.stacks.network.resolve(synth.stacks.network.network.securityGroup(name).securityGroupId);
+      const egress = Object.values(synth.network.findResources('AWS::EC2::SecurityGroupEgress'))
+        .map((r) => (r as { Properties: SgRule & { GroupId: unknown } }).Properties)
+        .filter((p) => JSON.stringify(p.GroupId) === JSON.stringify(sg));
+      expect(egress.map((e) => e.FromPort).sort()).toEqual([443, MSK_PORTS[COMPONENTS[name].auth]].sort());
+    }
+  });
+
+  test('the default security group is stripped of its rules', () => {
+    synth.network.resourceCountIs('Custom::VpcRestrictDefaultSG', 1);
+  });
+});

@@ -1,0 +1,18 @@
+import { TOPIC_IDS } from '../../lib/topics/topic-specs';
+import { ENVIRONMENTS, synthEnvironment } from './helpers';
+
+/** Snapshots are extra: each sits beside specific assertions. Asset hashes are masked. */
+describe.each(ENVIRONMENTS)('%s templates', (envName) => {
+  const { network, streaming } = synthEnvironment(envName);
+
+  test('network stack', () => {
+    network.resourceCountIs('AWS::EC2::VPC', 1);
+    expect(network.toJSON()).toMatchSnapshot();
+  });
+
+  test('streaming stack', () => {
+    streaming.resourceCountIs('AWS::MSK::Topic', TOPIC_IDS.length);
+    streaming.resourceCountIs('AWS::MSK::Cluster', 1);
+    expect(streaming.toJSON()).toMatchSnapshot();
+  });
+});

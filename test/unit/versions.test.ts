@@ -1,0 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KAFKA_VERSION_LINE, LOCAL_KAFKA_VERSION, MSK_KAFKA_VERSION } from '../../lib/config/versions';
+
+/** The local engines run the version lines of the deployed services. */
+test('the local Kafka broker is the pinned release of the MSK version line', () => {
+  const pom = readFileSync(join(__dirname, '..', 'engines', 'kafka', 'pom.xml'), 'utf8');
+  expect(/<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1]).toBe(LOCAL_KAFKA_VERSION);
+  expect(LOCAL_KAFKA_VERSION.startsWith(`${KAFKA_VERSION_LINE}.`)).toBe(true);
+  expect(MSK_KAFKA_VERSION.startsWith(`${KAFKA_VERSION_LINE}.x`)).toBe(true);
+});
