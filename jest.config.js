@@ -8,7 +8,7 @@ module.exports = {
     {
       displayName: 'unit',
       testEnvironment: 'node',
-      roots: ['<rootDir>/test/unit'],
+      roots: ['<rootDir>/test/unit', '<rootDir>/test/support'],
       testMatch: ['**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest },
       snapshotSerializers: ['<rootDir>/test/unit/asset-hash-serializer.js'],
@@ -16,7 +16,7 @@ module.exports = {
     {
       displayName: 'engines',
       testEnvironment: 'node',
-      roots: ['<rootDir>/test/engines'],
+      roots: ['<rootDir>/test/engines', '<rootDir>/test/support'],
       testMatch: ['**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest },
       globalSetup: '<rootDir>/test/engines/global-setup.ts',

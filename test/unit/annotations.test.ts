@@ -1,5 +1,5 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { buildApp } from './helpers';
+import { buildApp } from '../support/synth';
 
 test('dev announces that removeDataOnDestroy destroys the cluster', () => {
   const { stacks } = buildApp('dev');

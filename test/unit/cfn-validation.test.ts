@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadEnvironments } from '../../lib/config/platform-config';
 import { buildEnvironment } from '../../lib/platform';
-import { cdkJsonContext } from './helpers';
+import { cdkJsonContext } from '../support/synth';
 
 /**
  * The CDK's built-in CloudFormation validation (resource schemas and rules, run by `cdk synth`) with

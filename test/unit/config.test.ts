@@ -2,7 +2,7 @@ import { ConfigError } from '../../lib/config/errors';
 import { loadEnvironments } from '../../lib/config/platform-config';
 import { parseDuration, parseSize } from '../../lib/config/units';
 import { TOPIC_IDS } from '../../lib/topics/topic-specs';
-import { cdkJsonContext, configFor, ENVIRONMENTS } from './helpers';
+import { cdkJsonContext, configFor, ENVIRONMENTS } from '../support/synth';
 
 /** Loads with cdk.json plus the given context, expecting a ConfigError; returns its message. */
 function configErrorOf(context: Record<string, unknown>): string {

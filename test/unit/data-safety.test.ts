@@ -1,4 +1,4 @@
-import { synthEnvironment } from './helpers';
+import { synthEnvironment } from '../support/synth';
 import type { Template } from 'aws-cdk-lib/assertions';
 
 /** Resource types that hold data or protect it. */

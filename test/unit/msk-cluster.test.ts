@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { MSK_KAFKA_VERSION } from '../../lib/config/versions';
-import { cdkJsonContext, configFor, ENVIRONMENTS, synthEnvironment, type SynthesizedEnvironment } from './helpers';
+import { cdkJsonContext, configFor, ENVIRONMENTS, synthEnvironment, type SynthesizedEnvironment } from '../support/synth';
 
 describe.each(ENVIRONMENTS)('MSK cluster in %s', (envName) => {
   let synth: SynthesizedEnvironment;

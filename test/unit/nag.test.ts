@@ -1,7 +1,7 @@
 import { Aspects } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { buildApp, ENVIRONMENTS } from './helpers';
+import { buildApp, ENVIRONMENTS } from '../support/synth';
 
 /** cdk-nag AwsSolutions over every stack of every environment: nothing unacknowledged. */
 describe.each(ENVIRONMENTS)('cdk-nag AwsSolutions in %s', (envName) => {

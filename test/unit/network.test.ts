@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { COMPONENT_NAMES, COMPONENTS, MSK_PORTS } from '../../lib/network/components';
-import { configFor, ENVIRONMENTS, synthEnvironment, type SynthesizedEnvironment } from './helpers';
+import { configFor, ENVIRONMENTS, synthEnvironment, type SynthesizedEnvironment } from '../support/synth';
 
 type SgRule = { IpProtocol: string; FromPort: number; ToPort: number; CidrIp?: string; SourceSecurityGroupId?: unknown; DestinationSecurityGroupId?: unknown };
 

@@ -1,5 +1,5 @@
 import { TOPIC_IDS } from '../../lib/topics/topic-specs';
-import { ENVIRONMENTS, synthEnvironment } from './helpers';
+import { ENVIRONMENTS, synthEnvironment } from '../support/synth';
 
 /** Snapshots are extra: each sits beside specific assertions. Asset hashes are masked. */
 describe.each(ENVIRONMENTS)('%s templates', (envName) => {

@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { decodeTopicConfigs, encodeTopicConfigs, kafkaTopicConfigs } from '../../lib/topics/topic-settings';
 import { TOPIC_IDS, TOPIC_SPECS } from '../../lib/topics/topic-specs';
-import { buildApp, configFor, ENVIRONMENTS, synthEnvironment, type SynthesizedEnvironment } from './helpers';
+import { buildApp, configFor, ENVIRONMENTS, synthEnvironment, type SynthesizedEnvironment } from '../support/synth';
 
 type CfnTopic = { Properties: { TopicName: string; PartitionCount: number; ReplicationFactor: number; Configs: string } };
 

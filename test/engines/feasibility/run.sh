@@ -54,7 +54,7 @@ if [[ ! -x /usr/bin/time ]]; then
   log "/usr/bin/time missing: installing the Debian 'time' package"
   { apt-get update -qq && apt-get install -y -qq time; } >/dev/null 2>&1 || log "could not install 'time'"
 fi
-TIME=(/usr/bin/time -v)
+TIME=(/usr/bin/time -v); [[ -x /usr/bin/time ]] || TIME=(env)   # without it: no peak RSS figures
 
 # Flink leaves flink-rpc-akka*.jar (21 MB), minicluster_* and flink-web-upload in java.io.tmpdir:
 # every JVM here gets $WORK/tmp, emptied on exit.
