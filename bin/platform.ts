@@ -6,7 +6,8 @@ import { buildEnvironment } from '../lib/platform';
 
 const app = new App();
 try {
-  for (const config of loadEnvironments(app.node.getAllContext())) buildEnvironment(app, config);
+  for (const config of loadEnvironments(app.node.getAllContext() as Record<string, unknown>))
+    buildEnvironment(app, config);
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(err.message);

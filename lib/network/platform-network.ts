@@ -1,4 +1,4 @@
-import { Fn, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import { Fn, RemovalPolicy, Tags, type Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';

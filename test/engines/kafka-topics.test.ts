@@ -29,7 +29,10 @@ describe.each(ENVIRONMENTS)('%s catalog on the real broker', (envName) => {
   const topics = templateTopics(synthEnvironment(envName).streaming);
 
   afterAll(async () => {
-    await deleteTopicsAndWait(admin, topics.map((t) => t.name));
+    await deleteTopicsAndWait(
+      admin,
+      topics.map((t) => t.name),
+    );
   });
 
   test('every topic is created with exactly the configs of the template', async () => {
@@ -71,14 +74,22 @@ describe.each(ENVIRONMENTS)('%s catalog on the real broker', (envName) => {
     const metadata = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.name) });
     for (const topic of topics) {
       const onBroker = metadata.topics.find((t) => t.name === topic.name)!;
-      expect({ topic: topic.name, partitions: onBroker.partitions.length }).toEqual({ topic: topic.name, partitions: topic.partitions });
+      expect({ topic: topic.name, partitions: onBroker.partitions.length }).toEqual({
+        topic: topic.name,
+        partitions: topic.partitions,
+      });
     }
   });
 });
 
 describe('a wrong setting is rejected by the broker, and synth-time validation catches it first', () => {
   /** The catalog setting (as a `-c` override) and the topic config or creation request the broker gets. */
-  const cases: { override: Record<string, string>; topic: Partial<ITopicConfig>; brokerError: string; synthKey: string }[] = [
+  const cases: {
+    override: Record<string, string>;
+    topic: Partial<ITopicConfig>;
+    brokerError: string;
+    synthKey: string;
+  }[] = [
     {
       override: { 'topics.events.user.retentionMsx': '1d' },
       topic: { configEntries: [{ name: 'retention.msx', value: '86400000' }] },

@@ -12,7 +12,10 @@ let admin: Admin;
 
 beforeAll(async () => {
   admin = await connectAdmin();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: 1 }] });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: 1 }],
+  });
 });
 afterAll(async () => {
   await admin.deleteGroups([GROUP]).catch(() => undefined);
@@ -30,7 +33,10 @@ test('an idempotent producer writes keyed records, a group consumes all of them 
   const producer = kafkaClient('compat-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const keys = ['user-1', 'user-2', 'user-3', 'user-4'];
-  const messages = Array.from({ length: 200 }, (_, i) => ({ key: keys[i % keys.length]!, value: JSON.stringify({ seq: i }) }));
+  const messages = Array.from({ length: 200 }, (_, i) => ({
+    key: keys[i % keys.length]!,
+    value: JSON.stringify({ seq: i }),
+  }));
   await producer.send({ topic: TOPIC, acks: -1, messages });
   await producer.disconnect();
 
@@ -46,7 +52,10 @@ test('an idempotent producer writes keyed records, a group consumes all of them 
       eachMessage: async ({ topic, partition, message }) => {
         await consumer.commitOffsets([{ topic, partition, offset: String(Number(message.offset) + 1) }]);
         const key = message.key!.toString();
-        seen.set(key, [...(seen.get(key) ?? []), (JSON.parse(message.value!.toString()) as { seq: number }).seq]);
+        seen.set(key, [
+          ...(seen.get(key) ?? []),
+          (JSON.parse(message.value!.toString()) as { seq: number }).seq,
+        ]);
         if (++count === messages.length) {
           clearTimeout(timer);
           resolve();
@@ -56,7 +65,10 @@ test('an idempotent producer writes keyed records, a group consumes all of them 
   });
   await consumer.disconnect();
   const committedTotal = async () =>
-    (await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] }))[0]!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0); // -1: nothing committed
+    (await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] }))[0]!.partitions.reduce(
+      (sum, p) => sum + Math.max(0, Number(p.offset)),
+      0,
+    ); // -1: nothing committed
 
   expect(count).toBe(messages.length);
   for (const key of keys) {

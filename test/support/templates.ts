@@ -12,11 +12,15 @@ export interface TemplateTopic {
 
 /** Reads every `AWS::MSK::Topic` of a template, decoding its Configs exactly as MSK would. */
 export function templateTopics(template: Template): TemplateTopic[] {
-  type Resource = { Properties: { TopicName: string; PartitionCount: number; ReplicationFactor: number; Configs: string } };
-  return Object.values(template.findResources('AWS::MSK::Topic') as Record<string, Resource>).map(({ Properties: p }) => ({
-    name: p.TopicName,
-    partitions: p.PartitionCount,
-    replicationFactor: p.ReplicationFactor,
-    configs: decodeTopicConfigs(p.Configs),
-  }));
+  type Resource = {
+    Properties: { TopicName: string; PartitionCount: number; ReplicationFactor: number; Configs: string };
+  };
+  return Object.values(template.findResources('AWS::MSK::Topic') as Record<string, Resource>).map(
+    ({ Properties: p }) => ({
+      name: p.TopicName,
+      partitions: p.PartitionCount,
+      replicationFactor: p.ReplicationFactor,
+      configs: decodeTopicConfigs(p.Configs),
+    }),
+  );
 }

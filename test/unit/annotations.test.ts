@@ -3,7 +3,10 @@ import { buildApp } from '../support/synth';
 
 test('dev announces that removeDataOnDestroy destroys the cluster', () => {
   const { stacks } = buildApp('dev');
-  Annotations.fromStack(stacks.streaming).hasWarning('*', Match.stringLikeRegexp('removeDataOnDestroy is true'));
+  Annotations.fromStack(stacks.streaming).hasWarning(
+    '*',
+    Match.stringLikeRegexp('removeDataOnDestroy is true'),
+  );
 });
 
 test('prod has no warnings', () => {

@@ -22,7 +22,9 @@ describe('built-in CloudFormation template validation', () => {
       replicationFactor: 1,
     });
     topic.addPropertyOverride('Confgs', 'e30=');
-    expect(() => app.synth()).toThrow(/ERROR Confgs: Additional properties are not allowed[\s\S]*ERROR PartitionCount: 0 is less than the minimum of 1/);
+    expect(() => app.synth()).toThrow(
+      /ERROR Confgs: Additional properties are not allowed[\s\S]*ERROR PartitionCount: 0 is less than the minimum of 1/,
+    );
   });
 
   test('every environment passes it with no finding', () => {
@@ -31,12 +33,18 @@ describe('built-in CloudFormation template validation', () => {
     const assembly = app.synth();
     const reportFile = join(assembly.directory, 'validation-report.json');
     const report = existsSync(reportFile)
-      ? (JSON.parse(readFileSync(reportFile, 'utf8')) as { pluginReports: { violations: { ruleName: string; description: string }[] }[] })
+      ? (JSON.parse(readFileSync(reportFile, 'utf8')) as {
+          pluginReports: { violations: { ruleName: string; description: string }[] }[];
+        })
       : { pluginReports: [] };
-    const findings = report.pluginReports.flatMap((p) => p.violations.map((v) => `${v.ruleName}: ${v.description}`));
+    const findings = report.pluginReports.flatMap((p) =>
+      p.violations.map((v) => `${v.ruleName}: ${v.description}`),
+    );
     expect(findings).toEqual([]);
     expect(assembly.stacks.map((s) => s.stackName).sort()).toEqual(
-      ['dev', 'prod', 'staging'].flatMap((e) => [`streaming-${e}-network`, `streaming-${e}-streaming`]).sort(),
+      ['dev', 'prod', 'staging']
+        .flatMap((e) => [`streaming-${e}-network`, `streaming-${e}-streaming`])
+        .sort(),
     );
   });
 });

@@ -16,9 +16,12 @@ function configErrorOf(context: Record<string, unknown>): string {
 }
 
 /** cdk.json's context with one environment's object changed. */
-function withEnv(envName: string, change: (env: Record<string, any>) => void): Record<string, unknown> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests reshape cdk.json freely
+type Json = Record<string, any>;
+
+function withEnv(envName: string, change: (env: Json) => void): Record<string, unknown> {
   const context = structuredClone(cdkJsonContext());
-  change((context.environments as Record<string, Record<string, any>>)[envName]!);
+  change((context.environments as Record<string, Json>)[envName]!);
   return { ...context, env: envName };
 }
 
@@ -73,11 +76,14 @@ describe('environments', () => {
   });
 
   test('every catalog topic is resolved in every environment', () => {
-    for (const envName of ENVIRONMENTS) expect(Object.keys(configFor(envName).topics).sort()).toEqual([...TOPIC_IDS].sort());
+    for (const envName of ENVIRONMENTS)
+      expect(Object.keys(configFor(envName).topics).sort()).toEqual([...TOPIC_IDS].sort());
   });
 
   test('an unknown environment names the key and the allowed values', () => {
-    expect(configErrorOf({ env: 'qa' })).toContain('env: unknown environment "qa"; allowed: dev, staging, prod, all');
+    expect(configErrorOf({ env: 'qa' })).toContain(
+      'env: unknown environment "qa"; allowed: dev, staging, prod, all',
+    );
   });
 
   test('a malformed environment value names its key', () => {
@@ -90,7 +96,9 @@ describe('environments', () => {
   });
 
   test('account and region are checked when given', () => {
-    const message = configErrorOf(withEnv('dev', (e) => Object.assign(e, { account: '12345', region: 'Europe' })));
+    const message = configErrorOf(
+      withEnv('dev', (e) => Object.assign(e, { account: '12345', region: 'Europe' })),
+    );
     expect(message).toContain('environments.dev.account: must be a 12-digit AWS account id');
     expect(message).toContain('environments.dev.region: must be an AWS region such as eu-west-1');
   });
@@ -123,7 +131,11 @@ describe('environments', () => {
   });
 
   test('all problems are reported at once', () => {
-    const message = configErrorOf({ env: 'prod', 'topics.events.user.partitions': '0', 'topics.cdc.orders.compression': 'brotli' });
+    const message = configErrorOf({
+      env: 'prod',
+      'topics.events.user.partitions': '0',
+      'topics.cdc.orders.compression': 'brotli',
+    });
     expect(message).toMatch(/^Invalid platform configuration \(2 problems\)/);
   });
 });
@@ -142,9 +154,13 @@ describe('topic settings', () => {
   test('a -c override changes exactly that topic and setting', () => {
     const before = configFor('prod');
     const after = configFor('prod', { 'topics.telemetry.raw.partitions': '96' });
-    expect(after.topics.telemetryRaw.settings).toEqual({ ...before.topics.telemetryRaw.settings, partitions: 96 });
+    expect(after.topics.telemetryRaw.settings).toEqual({
+      ...before.topics.telemetryRaw.settings,
+      partitions: 96,
+    });
     expect(after.topics.telemetryRaw.sources.partitions).toBe('topics.telemetry.raw.partitions');
-    for (const id of TOPIC_IDS.filter((t) => t !== 'telemetryRaw')) expect(after.topics[id]).toEqual(before.topics[id]);
+    for (const id of TOPIC_IDS.filter((t) => t !== 'telemetryRaw'))
+      expect(after.topics[id]).toEqual(before.topics[id]);
   });
 
   test.each([
@@ -163,21 +179,69 @@ describe('topic settings', () => {
   });
 
   test.each([
-    ['topics.telemetry.raw.partitions', '0', 'topics.telemetry.raw.partitions: must be between 1 and 10000 (got 0)'],
-    ['topics.telemetry.raw.partitions', 'many', 'topics.telemetry.raw.partitions: expected a whole number (got "many")'],
-    ['topics.events.user.replicationFactor', '4', 'topics.events.user.replicationFactor: must be between 1 and the broker count 3 (got 4)'],
-    ['topics.events.user.minInsyncReplicas', '4', 'topics.events.user.minInsyncReplicas: must be between 1 and replicationFactor 3 (got 4)'],
+    [
+      'topics.telemetry.raw.partitions',
+      '0',
+      'topics.telemetry.raw.partitions: must be between 1 and 10000 (got 0)',
+    ],
+    [
+      'topics.telemetry.raw.partitions',
+      'many',
+      'topics.telemetry.raw.partitions: expected a whole number (got "many")',
+    ],
+    [
+      'topics.events.user.replicationFactor',
+      '4',
+      'topics.events.user.replicationFactor: must be between 1 and the broker count 3 (got 4)',
+    ],
+    [
+      'topics.events.user.minInsyncReplicas',
+      '4',
+      'topics.events.user.minInsyncReplicas: must be between 1 and replicationFactor 3 (got 4)',
+    ],
     ['topics.events.user.retention', '7 days', 'topics.events.user.retention: expected a duration such as'],
     ['topics.events.user.retention', '30s', 'topics.events.user.retention: must be at least 1m (got 30s)'],
-    ['topics.events.user.retentionBytes', '10 gigs', 'topics.events.user.retentionBytes: expected a size such as'],
-    ['topics.events.user.maxMessageBytes', '64MiB', 'topics.events.user.maxMessageBytes: must be between 1KiB and 8MiB (got 64MiB)'],
-    ['topics.events.user.cleanupPolicy', 'compakt', 'topics.events.user.cleanupPolicy: must be one of delete | compact | compact,delete (got "compakt")'],
-    ['topics.events.user.compression', 'brotli', 'topics.events.user.compression: must be one of producer | zstd | lz4 | snappy | gzip | uncompressed'],
-    ['topics.events.user.retentionMs', '1d', 'topics.events.user.retentionMs: unknown setting "retentionMs"; allowed settings: partitions,'],
-    ['topics.events.usr.partitions', '3', 'topics.events.usr.partitions: unknown topic "events.usr"; known topics: events.user,'],
+    [
+      'topics.events.user.retentionBytes',
+      '10 gigs',
+      'topics.events.user.retentionBytes: expected a size such as',
+    ],
+    [
+      'topics.events.user.maxMessageBytes',
+      '64MiB',
+      'topics.events.user.maxMessageBytes: must be between 1KiB and 8MiB (got 64MiB)',
+    ],
+    [
+      'topics.events.user.cleanupPolicy',
+      'compakt',
+      'topics.events.user.cleanupPolicy: must be one of delete | compact | compact,delete (got "compakt")',
+    ],
+    [
+      'topics.events.user.compression',
+      'brotli',
+      'topics.events.user.compression: must be one of producer | zstd | lz4 | snappy | gzip | uncompressed',
+    ],
+    [
+      'topics.events.user.retentionMs',
+      '1d',
+      'topics.events.user.retentionMs: unknown setting "retentionMs"; allowed settings: partitions,',
+    ],
+    [
+      'topics.events.usr.partitions',
+      '3',
+      'topics.events.usr.partitions: unknown topic "events.usr"; known topics: events.user,',
+    ],
     ['topics.partitions', '3', 'topics.partitions: expected topics.<topic name>.<setting>'],
-    ['topics.cdc.orders.retention', '7d', 'topics.cdc.orders.retention: has no effect with cleanupPolicy=compact'],
-    ['topics.events.user.deleteRetention', '1d', 'topics.events.user.deleteRetention: has no effect with cleanupPolicy=delete'],
+    [
+      'topics.cdc.orders.retention',
+      '7d',
+      'topics.cdc.orders.retention: has no effect with cleanupPolicy=compact',
+    ],
+    [
+      'topics.events.user.deleteRetention',
+      '1d',
+      'topics.events.user.deleteRetention: has no effect with cleanupPolicy=delete',
+    ],
   ])('a bad override %s=%s fails naming the key', (key, value, expected) => {
     const message = configErrorOf({ env: 'staging', [key]: value });
     expect(message).toContain(expected);
@@ -189,12 +253,16 @@ describe('topic settings', () => {
       'topics.events.user.replicationFactor': '2',
       'topics.events.user.minInsyncReplicas': '3',
     });
-    expect(message).toContain('topics.events.user.minInsyncReplicas: must be between 1 and replicationFactor 2 (got 3)');
+    expect(message).toContain(
+      'topics.events.user.minInsyncReplicas: must be between 1 and replicationFactor 2 (got 3)',
+    );
   });
 
   test('an inherited min ISR above a lowered replication factor names where the ISR came from', () => {
     const message = configErrorOf({ env: 'staging', 'topics.events.user.replicationFactor': '1' });
-    expect(message).toContain('environments.staging.topicDefaults.minInsyncReplicas: must be between 1 and replicationFactor 1 (got 2)');
+    expect(message).toContain(
+      'environments.staging.topicDefaults.minInsyncReplicas: must be between 1 and replicationFactor 1 (got 2)',
+    );
   });
 
   test('cdk.json per-topic settings are checked too', () => {
@@ -206,7 +274,9 @@ describe('topic settings', () => {
       }),
     );
     expect(message).toContain('environments.prod.topics.telemetry.row: unknown topic "telemetry.row"');
-    expect(message).toContain('environments.prod.topics.events.user.partitions: must be between 1 and 10000 (got -1)');
+    expect(message).toContain(
+      'environments.prod.topics.events.user.partitions: must be between 1 and 10000 (got -1)',
+    );
     expect(message).toContain('environments.prod.topics.events.user.colour: unknown setting "colour"');
     expect(message).toContain('environments.prod.topicDefaults.compression: is required');
   });

@@ -5,7 +5,9 @@ import type { Template } from 'aws-cdk-lib/assertions';
 const STATEFUL = ['AWS::MSK::Cluster', 'AWS::MSK::Topic', 'AWS::KMS::Key', 'AWS::SecretsManager::Secret'];
 
 function deletionPolicies(t: Template, type: string): string[] {
-  return Object.values(t.findResources(type)).map((r) => (r as { DeletionPolicy?: string }).DeletionPolicy ?? 'Delete');
+  return Object.values(t.findResources(type)).map(
+    (r) => (r as { DeletionPolicy?: string }).DeletionPolicy ?? 'Delete',
+  );
 }
 
 describe('prod retains every stateful resource', () => {
@@ -20,7 +22,9 @@ describe('prod retains every stateful resource', () => {
   test('data-bearing log groups are retained (broker logs, flow logs)', () => {
     expect(new Set(deletionPolicies(network, 'AWS::Logs::LogGroup'))).toEqual(new Set(['Retain']));
     const broker = Object.values(streaming.findResources('AWS::Logs::LogGroup')).find(
-      (r) => (r as { Properties: { LogGroupName?: string } }).Properties.LogGroupName === '/aws/msk/streaming-prod',
+      (r) =>
+        (r as { Properties: { LogGroupName?: string } }).Properties.LogGroupName ===
+        '/aws/msk/streaming-prod',
     ) as { DeletionPolicy: string };
     expect(broker.DeletionPolicy).toBe('Retain');
   });

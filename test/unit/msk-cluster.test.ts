@@ -1,6 +1,12 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { MSK_KAFKA_VERSION } from '../../lib/config/versions';
-import { cdkJsonContext, configFor, ENVIRONMENTS, synthEnvironment, type SynthesizedEnvironment } from '../support/synth';
+import {
+  cdkJsonContext,
+  configFor,
+  ENVIRONMENTS,
+  synthEnvironment,
+  type SynthesizedEnvironment,
+} from '../support/synth';
 
 describe.each(ENVIRONMENTS)('MSK cluster in %s', (envName) => {
   let synth: SynthesizedEnvironment;
@@ -34,12 +40,17 @@ describe.each(ENVIRONMENTS)('MSK cluster in %s', (envName) => {
 
   test('IAM and SASL/SCRAM authentication, no unauthenticated access', () => {
     synth.streaming.hasResourceProperties('AWS::MSK::Cluster', {
-      ClientAuthentication: { Sasl: { Iam: { Enabled: true }, Scram: { Enabled: true } }, Unauthenticated: { Enabled: false } },
+      ClientAuthentication: {
+        Sasl: { Iam: { Enabled: true }, Scram: { Enabled: true } },
+        Unauthenticated: { Enabled: false },
+      },
     });
   });
 
   test('TLS only in transit, storage encrypted with the platform CMK', () => {
-    const keyId = synth.stacks.streaming.getLogicalId(synth.stacks.streaming.key.key.node.defaultChild as never);
+    const keyId = synth.stacks.streaming.getLogicalId(
+      synth.stacks.streaming.key.key.node.defaultChild as never,
+    );
     synth.streaming.hasResourceProperties('AWS::MSK::Cluster', {
       EncryptionInfo: {
         EncryptionInTransit: { ClientBroker: 'TLS', InCluster: true },
@@ -64,7 +75,9 @@ describe.each(ENVIRONMENTS)('MSK cluster in %s', (envName) => {
     const configuration = Object.values(synth.streaming.findResources('AWS::MSK::Configuration'))[0] as {
       Properties: { ServerProperties: string; KafkaVersionsList: string[] };
     };
-    const props = Object.fromEntries(configuration.Properties.ServerProperties.split('\n').map((l) => l.split('=')));
+    const props = Object.fromEntries(
+      configuration.Properties.ServerProperties.split('\n').map((l) => l.split('=')),
+    );
     expect(props).toMatchObject({
       'auto.create.topics.enable': 'false',
       'default.replication.factor': String(config.msk.defaultReplicationFactor),
@@ -79,11 +92,18 @@ describe.each(ENVIRONMENTS)('MSK cluster in %s', (envName) => {
     synth.streaming.hasResourceProperties('AWS::SecretsManager::Secret', {
       Name: `AmazonMSK_streaming-${envName}-iot-bridge`,
       KmsKeyId: Match.anyValue(),
-      GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"username":"iot-bridge"}', GenerateStringKey: 'password' }),
+      GenerateSecretString: Match.objectLike({
+        SecretStringTemplate: '{"username":"iot-bridge"}',
+        GenerateStringKey: 'password',
+      }),
     });
-    const secret = Object.values(synth.streaming.findResources('AWS::SecretsManager::Secret'))[0] as { Properties: Record<string, unknown> };
+    const secret = Object.values(synth.streaming.findResources('AWS::SecretsManager::Secret'))[0] as {
+      Properties: Record<string, unknown>;
+    };
     expect(secret.Properties.SecretString).toBeUndefined();
-    synth.streaming.hasResourceProperties('AWS::MSK::BatchScramSecret', { SecretArnList: [Match.objectLike({ Ref: Match.anyValue() })] });
+    synth.streaming.hasResourceProperties('AWS::MSK::BatchScramSecret', {
+      SecretArnList: [Match.objectLike({ Ref: Match.anyValue() })],
+    });
   });
 
   test('bootstrap brokers come from GetBootstrapBrokers and are published in SSM', () => {
@@ -99,11 +119,23 @@ describe.each(ENVIRONMENTS)('MSK cluster in %s', (envName) => {
     for (const listener of ['iam', 'scram']) {
       synth.streaming.hasResourceProperties('AWS::SSM::Parameter', {
         Name: `/streaming/${envName}/msk/bootstrap-brokers/${listener}`,
-        Value: { 'Fn::GetAtt': [Match.anyValue(), listener === 'iam' ? 'BootstrapBrokerStringSaslIam' : 'BootstrapBrokerStringSaslScram'] },
+        Value: {
+          'Fn::GetAtt': [
+            Match.anyValue(),
+            listener === 'iam' ? 'BootstrapBrokerStringSaslIam' : 'BootstrapBrokerStringSaslScram',
+          ],
+        },
       });
     }
     synth.streaming.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'kafka:GetBootstrapBrokers', Resource: Match.objectLike({ 'Fn::GetAtt': Match.anyValue() }) })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'kafka:GetBootstrapBrokers',
+            Resource: Match.objectLike({ 'Fn::GetAtt': Match.anyValue() }),
+          }),
+        ]),
+      },
     });
   });
 
@@ -114,18 +146,26 @@ describe.each(ENVIRONMENTS)('MSK cluster in %s', (envName) => {
       Threshold: config.msk.diskUsedAlarmPercent,
       Dimensions: Match.arrayWith([{ Name: 'Broker ID', Value: String(config.msk.brokerCount) }]),
     });
-    synth.streaming.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'OfflinePartitionsCount', Threshold: 0 });
+    synth.streaming.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'OfflinePartitionsCount',
+      Threshold: 0,
+    });
     synth.streaming.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
   });
 
   test('the cluster ARN is published in SSM', () => {
-    synth.streaming.hasResourceProperties('AWS::SSM::Parameter', { Name: `/streaming/${envName}/msk/cluster-arn` });
+    synth.streaming.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: `/streaming/${envName}/msk/cluster-arn`,
+    });
   });
 });
 
 test('an alarm e-mail subscribes to the alarm topic', () => {
   synthEnvironment('dev').streaming.resourceCountIs('AWS::SNS::Subscription', 0);
-  const environments = structuredClone(cdkJsonContext().environments) as Record<string, Record<string, unknown>>;
+  const environments = structuredClone(cdkJsonContext().environments) as Record<
+    string,
+    Record<string, unknown>
+  >;
   environments.dev!.alarmEmail = 'oncall@example.com';
   synthEnvironment('dev', { environments }).streaming.hasResourceProperties('AWS::SNS::Subscription', {
     Protocol: 'email',

@@ -2,7 +2,14 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { COMPONENT_NAMES, COMPONENTS, MSK_PORTS } from '../../lib/network/components';
 import { configFor, ENVIRONMENTS, synthEnvironment, type SynthesizedEnvironment } from '../support/synth';
 
-type SgRule = { IpProtocol: string; FromPort: number; ToPort: number; CidrIp?: string; SourceSecurityGroupId?: unknown; DestinationSecurityGroupId?: unknown };
+type SgRule = {
+  IpProtocol: string;
+  FromPort: number;
+  ToPort: number;
+  CidrIp?: string;
+  SourceSecurityGroupId?: unknown;
+  DestinationSecurityGroupId?: unknown;
+};
 
 describe.each(ENVIRONMENTS)('network in %s', (envName) => {
   let synth: SynthesizedEnvironment;
@@ -12,7 +19,9 @@ describe.each(ENVIRONMENTS)('network in %s', (envName) => {
   });
 
   test('one public and one private subnet per AZ, AZs without a lookup', () => {
-    const subnets = Object.values(synth.network.findResources('AWS::EC2::Subnet')) as { Properties: { AvailabilityZone: unknown } }[];
+    const subnets = Object.values(synth.network.findResources('AWS::EC2::Subnet')) as {
+      Properties: { AvailabilityZone: unknown };
+    }[];
     expect(subnets).toHaveLength(config.network.maxAzs * 2);
     for (const s of subnets) expect(JSON.stringify(s.Properties.AvailabilityZone)).toContain('Fn::GetAZs');
     synth.network.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: config.network.cidr });
@@ -43,12 +52,19 @@ describe.each(ENVIRONMENTS)('network in %s', (envName) => {
   });
 
   test('all VPC traffic is logged', () => {
-    synth.network.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL', LogDestinationType: 'cloud-watch-logs' });
-    synth.network.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: config.network.flowLogRetentionDays });
+    synth.network.hasResourceProperties('AWS::EC2::FlowLog', {
+      TrafficType: 'ALL',
+      LogDestinationType: 'cloud-watch-logs',
+    });
+    synth.network.hasResourceProperties('AWS::Logs::LogGroup', {
+      RetentionInDays: config.network.flowLogRetentionDays,
+    });
   });
 
   test('brokers accept clients only on their SASL listener, from component security groups', () => {
-    const brokerSg = synth.stacks.network.resolve(synth.stacks.network.network.brokerSecurityGroup.securityGroupId);
+    const brokerSg = synth.stacks.network.resolve(
+      synth.stacks.network.network.brokerSecurityGroup.securityGroupId,
+    );
     const ingress = Object.values(synth.network.findResources('AWS::EC2::SecurityGroupIngress'))
       .map((r) => (r as { Properties: SgRule & { GroupId: unknown } }).Properties)
       .filter((p) => JSON.stringify(p.GroupId) === JSON.stringify(brokerSg));
@@ -75,7 +91,9 @@ describe.each(ENVIRONMENTS)('network in %s', (envName) => {
 
   test('each component reaches the brokers on its port and the endpoints on 443, nothing else', () => {
     for (const name of COMPONENT_NAMES) {
-      const sg = synth.stacks.network.resolve(synth.stacks.network.network.securityGroup(name).securityGroupId);
+      const sg = synth.stacks.network.resolve(
+        synth.stacks.network.network.securityGroup(name).securityGroupId,
+      );
       const egress = Object.values(synth.network.findResources('AWS::EC2::SecurityGroupEgress'))
         .map((r) => (r as { Properties: SgRule & { GroupId: unknown } }).Properties)
         .filter((p) => JSON.stringify(p.GroupId) === JSON.stringify(sg));

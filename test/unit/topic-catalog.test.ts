@@ -3,9 +3,17 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { decodeTopicConfigs, encodeTopicConfigs, kafkaTopicConfigs } from '../../lib/topics/topic-settings';
 import { TOPIC_IDS, TOPIC_SPECS } from '../../lib/topics/topic-specs';
-import { buildApp, configFor, ENVIRONMENTS, synthEnvironment, type SynthesizedEnvironment } from '../support/synth';
+import {
+  buildApp,
+  configFor,
+  ENVIRONMENTS,
+  synthEnvironment,
+  type SynthesizedEnvironment,
+} from '../support/synth';
 
-type CfnTopic = { Properties: { TopicName: string; PartitionCount: number; ReplicationFactor: number; Configs: string } };
+type CfnTopic = {
+  Properties: { TopicName: string; PartitionCount: number; ReplicationFactor: number; Configs: string };
+};
 
 function topicsByName(t: Template): Map<string, CfnTopic> {
   const found = t.findResources('AWS::MSK::Topic') as Record<string, CfnTopic>;
@@ -20,7 +28,9 @@ describe.each(ENVIRONMENTS)('topic catalog in %s', (envName) => {
 
   test('creates exactly one AWS::MSK::Topic per catalog topic', () => {
     synth.streaming.resourceCountIs('AWS::MSK::Topic', TOPIC_IDS.length);
-    expect([...topicsByName(synth.streaming).keys()].sort()).toEqual(TOPIC_IDS.map((id) => TOPIC_SPECS[id].name).sort());
+    expect([...topicsByName(synth.streaming).keys()].sort()).toEqual(
+      TOPIC_IDS.map((id) => TOPIC_SPECS[id].name).sort(),
+    );
   });
 
   test('partitions, replication and configs are the resolved catalog settings', () => {
@@ -36,19 +46,30 @@ describe.each(ENVIRONMENTS)('topic catalog in %s', (envName) => {
   });
 
   test('every topic is retained on delete and on replacement', () => {
-    synth.streaming.allResources('AWS::MSK::Topic', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    synth.streaming.allResources('AWS::MSK::Topic', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
   });
 
   test('every topic references the cluster', () => {
     const clusterId = synth.stacks.streaming.getLogicalId(synth.stacks.streaming.cluster.cluster);
-    synth.streaming.allResourcesProperties('AWS::MSK::Topic', { ClusterArn: { 'Fn::GetAtt': [clusterId, 'Arn'] } });
+    synth.streaming.allResourcesProperties('AWS::MSK::Topic', {
+      ClusterArn: { 'Fn::GetAtt': [clusterId, 'Arn'] },
+    });
   });
 
   test('keyed state is compacted, event streams are not', () => {
     const topics = topicsByName(synth.streaming);
-    expect(decodeTopicConfigs(topics.get('cdc.orders')!.Properties.Configs)['cleanup.policy']).toBe('compact');
-    expect(decodeTopicConfigs(topics.get('events.aggregates')!.Properties.Configs)['cleanup.policy']).toBe('compact');
-    expect(decodeTopicConfigs(topics.get('events.user')!.Properties.Configs)['cleanup.policy']).toBe('delete');
+    expect(decodeTopicConfigs(topics.get('cdc.orders')!.Properties.Configs)['cleanup.policy']).toBe(
+      'compact',
+    );
+    expect(decodeTopicConfigs(topics.get('events.aggregates')!.Properties.Configs)['cleanup.policy']).toBe(
+      'compact',
+    );
+    expect(decodeTopicConfigs(topics.get('events.user')!.Properties.Configs)['cleanup.policy']).toBe(
+      'delete',
+    );
   });
 
   test('every name is published as an SSM parameter and a stack export', () => {
@@ -60,8 +81,15 @@ describe.each(ENVIRONMENTS)('topic catalog in %s', (envName) => {
         Type: 'String',
       });
     }
-    const exports = Object.values(synth.streaming.findOutputs('*')).map((o) => (o as { Export?: { Name: string } }).Export?.Name);
-    expect(exports).toEqual(expect.arrayContaining([`streaming-${envName}-topic-events-user`, `streaming-${envName}-topic-dlq-snowflake-sink`]));
+    const exports = Object.values(synth.streaming.findOutputs('*')).map(
+      (o) => (o as { Export?: { Name: string } }).Export?.Name,
+    );
+    expect(exports).toEqual(
+      expect.arrayContaining([
+        `streaming-${envName}-topic-events-user`,
+        `streaming-${envName}-topic-dlq-snowflake-sink`,
+      ]),
+    );
   });
 });
 
@@ -103,7 +131,12 @@ describe('topic configs encoding', () => {
 describe('context overrides', () => {
   test('-c topics.<topic>.<setting> changes exactly that topic in the template', () => {
     const before = topicsByName(synthEnvironment('prod').streaming);
-    const after = topicsByName(synthEnvironment('prod', { 'topics.telemetry.raw.partitions': '96', 'topics.cdc.orders.deleteRetention': '3d' }).streaming);
+    const after = topicsByName(
+      synthEnvironment('prod', {
+        'topics.telemetry.raw.partitions': '96',
+        'topics.cdc.orders.deleteRetention': '3d',
+      }).streaming,
+    );
     for (const [name, resource] of before) {
       const changed = after.get(name)!;
       if (name === 'telemetry.raw') {
@@ -130,22 +163,33 @@ describe('context overrides', () => {
 describe('grants', () => {
   const stack = buildApp('dev').stacks.streaming;
   const catalog = stack.catalog;
-  const producer = new iam.Role(stack, 'TestProducer', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-  const consumer = new iam.Role(stack, 'TestConsumer', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  const producer = new iam.Role(stack, 'TestProducer', {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+  });
+  const consumer = new iam.Role(stack, 'TestConsumer', {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+  });
   catalog.grantProduce('eventsEnriched', producer);
   catalog.grantConsume('eventsUser', 'enrich', consumer);
   const template = Template.fromStack(stack);
   const policyOf = (role: iam.Role) =>
     Object.values(template.findResources('AWS::IAM::Policy')).find(
-      (p) => JSON.stringify((p as { Properties: { Roles: unknown } }).Properties.Roles) === JSON.stringify([stack.resolve(role.roleName)]),
-    ) as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } };
+      (p) =>
+        JSON.stringify((p as { Properties: { Roles: unknown } }).Properties.Roles) ===
+        JSON.stringify([stack.resolve(role.roleName)]),
+    ) as {
+      Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } };
+    };
   const topicArn = (name: string) => stack.resolve(stack.cluster.topicArn(name));
 
   test('produce is scoped to the topic and the cluster', () => {
     const statements = policyOf(producer).Properties.PolicyDocument.Statement;
     expect(statements).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], Resource: topicArn('events.enriched') }),
+        expect.objectContaining({
+          Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'],
+          Resource: topicArn('events.enriched'),
+        }),
         expect.objectContaining({
           Action: expect.arrayContaining(['kafka-cluster:Connect', 'kafka-cluster:WriteDataIdempotently']),
           Resource: stack.resolve(stack.cluster.clusterArn),
@@ -160,7 +204,10 @@ describe('grants', () => {
     const statements = policyOf(consumer).Properties.PolicyDocument.Statement;
     expect(statements).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'], Resource: topicArn('events.user') }),
+        expect.objectContaining({
+          Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
+          Resource: topicArn('events.user'),
+        }),
         expect.objectContaining({
           Action: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
           Resource: stack.resolve(stack.cluster.groupArn('enrich')),

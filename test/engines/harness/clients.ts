@@ -3,7 +3,8 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 /** The broker started by global-setup.ts. */
 export function bootstrap(): string {
   const address = process.env.KAFKA_BOOTSTRAP;
-  if (!address) throw new Error('KAFKA_BOOTSTRAP is not set: run engine tests through jest --selectProjects engines');
+  if (!address)
+    throw new Error('KAFKA_BOOTSTRAP is not set: run engine tests through jest --selectProjects engines');
   return address;
 }
 

@@ -68,7 +68,12 @@ export class LocalKafka {
       ...options.serverProperties,
     };
     const propertiesFile = join(dir, 'server.properties');
-    writeFileSync(propertiesFile, Object.entries(properties).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+    writeFileSync(
+      propertiesFile,
+      Object.entries(properties)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n') + '\n',
+    );
     const log4j = join(dir, 'log4j.properties');
     writeFileSync(
       log4j,
@@ -84,15 +89,28 @@ export class LocalKafka {
     );
     const java = javaExecutable();
     const jvm = ['-cp', classpath, `-Dlog4j.configuration=file:${log4j}`];
-    const clusterId = execFileSync(java, [...jvm, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' }).trim();
+    const clusterId = execFileSync(java, [...jvm, 'kafka.tools.StorageTool', 'random-uuid'], {
+      encoding: 'utf8',
+    }).trim();
     execFileSync(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile], {
       stdio: 'ignore',
     });
     const child = spawn(
       java,
-      [`-Xmx${options.heap ?? '512m'}`, `-Xms${options.heap ?? '512m'}`, '-XX:+UseG1GC', ...jvm, 'kafka.Kafka', propertiesFile],
+      [
+        `-Xmx${options.heap ?? '512m'}`,
+        `-Xms${options.heap ?? '512m'}`,
+        '-XX:+UseG1GC',
+        ...jvm,
+        'kafka.Kafka',
+        propertiesFile,
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'], detached: false },
     );
+    // Never leave a broker behind if the test process dies without a teardown.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
     const kafka = new LocalKafka(child, port, dir);
@@ -133,7 +151,9 @@ export class LocalKafka {
 
   /** The broker log, for failure messages. */
   public tail(lines = 40): string {
-    return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n') : '';
+    return existsSync(this.logFile)
+      ? readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n')
+      : '';
   }
 
   /** Stops the broker cleanly (SIGTERM, then SIGKILL after 30 s) and removes its files. */

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 export function resolveClasspath(pomDir: string): string {
   const pom = join(pomDir, 'pom.xml');
   const lib = join(pomDir, 'target', 'lib');
-  const stale = !existsSync(lib) || readdirSync(lib).length === 0 || statSync(pom).mtimeMs > statSync(lib).mtimeMs;
+  const stale =
+    !existsSync(lib) || readdirSync(lib).length === 0 || statSync(pom).mtimeMs > statSync(lib).mtimeMs;
   if (stale) {
     execFileSync('mvn', ['-B', '-q', '-f', pom, 'dependency:copy-dependencies'], { stdio: 'inherit' });
   }
