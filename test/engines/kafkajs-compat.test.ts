@@ -83,7 +83,7 @@ test('admin: groups, partitions growth and topic configs', async () => {
   const groups = await admin.listGroups();
   expect(groups.groups.map((g) => g.groupId)).toContain(GROUP);
   const described = await admin.describeGroups([GROUP]);
-  expect(described.groups[0]!.errorCode).toBe(0);
+  expect(described.groups[0]!.groupId).toBe(GROUP);
   await admin.createPartitions({ topicPartitions: [{ topic: TOPIC, count: 6 }] });
   const metadata = await admin.fetchTopicMetadata({ topics: [TOPIC] });
   expect(metadata.topics[0]!.partitions).toHaveLength(6);
