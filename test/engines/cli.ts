@@ -9,6 +9,7 @@
 import { ConfigResourceTypes } from 'kafkajs';
 import { synthEnvironment } from '../support/synth';
 import { templateTopics } from '../support/templates';
+import { createTemplateTopics } from './harness/clients';
 import { LocalKafka } from './harness/kafka';
 
 async function main(): Promise<void> {
@@ -29,15 +30,7 @@ async function main(): Promise<void> {
     const topics = templateTopics(synthEnvironment(envName).streaming);
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: topics.map((t) => ({
-        topic: t.name,
-        numPartitions: t.partitions,
-        replicationFactor: 1,
-        configEntries: Object.entries(t.configs).map(([name, value]) => ({ name, value })),
-      })),
-    });
+    await createTemplateTopics(admin, topics);
     const described = await admin.describeConfigs({
       includeSynonyms: false,
       resources: topics.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.name })),

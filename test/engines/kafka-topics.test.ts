@@ -12,7 +12,7 @@ import { ConfigResourceTypes, type Admin, type ITopicConfig } from 'kafkajs';
 import { ConfigError } from '../../lib/config/errors';
 import { ENVIRONMENTS, synthEnvironment } from '../support/synth';
 import { templateTopics } from '../support/templates';
-import { connectAdmin, deleteTopicsAndWait, kafkaErrorOf } from './harness/clients';
+import { connectAdmin, createTemplateTopics, deleteTopicsAndWait, kafkaErrorOf } from './harness/clients';
 
 /** kafkajs describeConfigs: configSource 1 = DYNAMIC_TOPIC_CONFIG (set on the topic itself). */
 const TOPIC_CONFIG_SOURCE = 1;
@@ -36,17 +36,7 @@ describe.each(ENVIRONMENTS)('%s catalog on the real broker', (envName) => {
   });
 
   test('every topic is created with exactly the configs of the template', async () => {
-    const created = await admin.createTopics({
-      waitForLeaders: true,
-      topics: topics.map(
-        (t): ITopicConfig => ({
-          topic: t.name,
-          numPartitions: t.partitions,
-          replicationFactor: 1,
-          configEntries: Object.entries(t.configs).map(([name, value]) => ({ name, value })),
-        }),
-      ),
-    });
+    const created = await createTemplateTopics(admin, topics);
     expect(created).toBe(true);
   });
 

@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { TemplateTopic } from '../../support/templates';
 
 /** The broker started by global-setup.ts. */
 export function bootstrap(): string {
@@ -43,4 +44,20 @@ export async function deleteTopicsAndWait(admin: Admin, topics: string[], timeou
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`topics not deleted within ${timeoutMs} ms: ${toDelete.join(', ')}`);
+}
+
+/**
+ * Creates topics exactly as their `AWS::MSK::Topic` resources describe them: name, partitions and
+ * the decoded Configs. Replication factor 1: the local broker is a single node.
+ */
+export async function createTemplateTopics(admin: Admin, topics: readonly TemplateTopic[]): Promise<boolean> {
+  return admin.createTopics({
+    waitForLeaders: true,
+    topics: topics.map((t) => ({
+      topic: t.name,
+      numPartitions: t.partitions,
+      replicationFactor: 1,
+      configEntries: Object.entries(t.configs).map(([name, value]) => ({ name, value })),
+    })),
+  });
 }
