@@ -2,15 +2,17 @@ import type { App } from 'aws-cdk-lib';
 import { Tags } from 'aws-cdk-lib';
 import type { EnvironmentConfig } from './config/platform-config';
 import { NetworkStack } from './stacks/network-stack';
+import { SourcesStack } from './stacks/sources-stack';
 import { StreamingStack } from './stacks/streaming-stack';
 
 /** The stacks of one environment. */
 export interface PlatformStacks {
   readonly network: NetworkStack;
   readonly streaming: StreamingStack;
+  readonly sources: SourcesStack;
 }
 
-/** Builds one environment's stacks: `<platform>-<env>-network` and `<platform>-<env>-streaming`. */
+/** Builds one environment's stacks: `<platform>-<env>-network`, `-streaming` and `-sources`. */
 export function buildEnvironment(app: App, config: EnvironmentConfig): PlatformStacks {
   const env =
     config.account || config.region ? { account: config.account, region: config.region } : undefined;
@@ -26,9 +28,16 @@ export function buildEnvironment(app: App, config: EnvironmentConfig): PlatformS
     network: network.network,
     description: `${config.platformName} ${config.envName}: MSK cluster, topic catalog, alarms`,
   });
-  for (const stack of [network, streaming]) {
+  const sources = new SourcesStack(app, `${prefix}-sources`, {
+    env,
+    config,
+    network: network.network,
+    streaming,
+    description: `${config.platformName} ${config.envName}: app-event ingest, CDC from PostgreSQL, MQTT bridge`,
+  });
+  for (const stack of [network, streaming, sources]) {
     Tags.of(stack).add('platform', config.platformName);
     Tags.of(stack).add('environment', config.envName);
   }
-  return { network, streaming };
+  return { network, streaming, sources };
 }

@@ -70,6 +70,68 @@ const environmentSchema = z
         diskUsedAlarmPercent: z.number().min(1, 'must be 1..99').max(99, 'must be 1..99'),
       })
       .strict(),
+    ingest: z
+      .object({
+        throttleRateLimit: z
+          .number()
+          .min(1, 'must be 1..10000 requests per second')
+          .max(10000, 'must be 1..10000 requests per second'),
+        throttleBurstLimit: z.number().int().min(1, 'must be 1..5000').max(5000, 'must be 1..5000'),
+        maxBatchSize: z.number().int().min(1, 'must be 1..500 events').max(500, 'must be 1..500 events'),
+        memoryMiB: z.number().int().min(128, 'must be 128..10240').max(10240, 'must be 128..10240'),
+      })
+      .strict(),
+    cdc: z
+      .object({
+        database: z
+          .object({
+            host: z.string().min(1, 'must be a host name'),
+            port: z.number().int().min(1, 'must be a TCP port').max(65535, 'must be a TCP port'),
+            name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a PostgreSQL database name'),
+            secretArn: z
+              .string()
+              .regex(
+                /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
+                'must be a Secrets Manager secret ARN',
+              ),
+          })
+          .strict()
+          .optional(),
+        tables: z
+          .array(z.string().regex(/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/, 'must be schema.table'))
+          .min(1, 'must list at least one table'),
+        slotName: z.string().regex(/^[a-z0-9_]{1,63}$/, 'must be a replication slot name (a-z, 0-9, _)'),
+        publicationName: z.string().regex(/^[a-z0-9_]{1,63}$/, 'must be a publication name (a-z, 0-9, _)'),
+        snapshotMode: z.enum(['initial', 'no_data', 'when_needed', 'initial_only']),
+        heartbeatIntervalMs: z
+          .number()
+          .int()
+          .min(1000, 'must be 1000..600000 ms')
+          .max(600000, 'must be 1000..600000 ms'),
+        rds: z
+          .object({
+            instanceType: z
+              .string()
+              .regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'must be an instance type such as t4g.medium'),
+            multiAz: z.boolean(),
+            allocatedStorageGiB: z
+              .number()
+              .int()
+              .min(20, 'must be 20..65536')
+              .max(65536, 'must be 20..65536'),
+            backupRetentionDays: z.number().int().min(1, 'must be 1..35').max(35, 'must be 1..35'),
+          })
+          .strict(),
+      })
+      .strict(),
+    iot: z
+      .object({
+        topicFilter: z
+          .string()
+          .regex(/^[^#+]*(\+[^#+]*)*$/, 'must be an MQTT topic filter such as devices/+/telemetry (no #)'),
+        errorRetentionDays: z.number().int().min(1, 'must be 1..3650').max(3650, 'must be 1..3650'),
+      })
+      .strict(),
     topicDefaults: z.unknown(),
     topics: z.unknown().optional(),
   })
@@ -90,6 +152,12 @@ export interface EnvironmentConfig {
   readonly alarmEmail?: string;
   readonly network: Readonly<EnvironmentShape['network']>;
   readonly msk: Readonly<EnvironmentShape['msk']>;
+  /** The app-event ingest endpoint: throttling, batch size, function memory. */
+  readonly ingest: Readonly<EnvironmentShape['ingest']>;
+  /** CDC from PostgreSQL: the source database (created when absent), tables, slot, snapshot mode. */
+  readonly cdc: Readonly<EnvironmentShape['cdc']>;
+  /** The MQTT bridge: device topic filter and how long rejected messages are kept. */
+  readonly iot: Readonly<EnvironmentShape['iot']>;
   /** Every catalog topic with its resolved settings. */
   readonly topics: Readonly<Record<TopicId, ResolvedTopic>>;
 }
@@ -180,6 +248,9 @@ export function loadEnvironments(context: Readonly<Record<string, unknown>>): En
       alarmEmail: env.alarmEmail,
       network: env.network,
       msk: env.msk,
+      ingest: env.ingest,
+      cdc: env.cdc,
+      iot: env.iot,
       topics: topics as Record<TopicId, ResolvedTopic>,
     });
   }

@@ -48,6 +48,7 @@ export interface SynthesizedEnvironment {
   readonly stacks: PlatformStacks;
   readonly network: Template;
   readonly streaming: Template;
+  readonly sources: Template;
 }
 
 /**
@@ -65,5 +66,6 @@ export function synthEnvironment(
     stacks,
     network: Template.fromStack(stacks.network),
     streaming: Template.fromStack(stacks.streaming),
+    sources: Template.fromStack(stacks.sources),
   };
 }

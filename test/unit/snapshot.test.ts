@@ -3,7 +3,7 @@ import { ENVIRONMENTS, synthEnvironment } from '../support/synth';
 
 /** Snapshots are extra: each sits beside specific assertions. Asset hashes are masked. */
 describe.each(ENVIRONMENTS)('%s templates', (envName) => {
-  const { network, streaming } = synthEnvironment(envName);
+  const { network, streaming, sources } = synthEnvironment(envName);
 
   test('network stack', () => {
     network.resourceCountIs('AWS::EC2::VPC', 1);
@@ -14,5 +14,10 @@ describe.each(ENVIRONMENTS)('%s templates', (envName) => {
     streaming.resourceCountIs('AWS::MSK::Topic', TOPIC_IDS.length);
     streaming.resourceCountIs('AWS::MSK::Cluster', 1);
     expect(streaming.toJSON()).toMatchSnapshot();
+  });
+
+  test('sources stack', () => {
+    sources.resourceCountIs('AWS::ApiGateway::RestApi', 1);
+    expect(sources.toJSON()).toMatchSnapshot();
   });
 });

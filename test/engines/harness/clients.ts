@@ -61,3 +61,56 @@ export async function createTemplateTopics(admin: Admin, topics: readonly Templa
     })),
   });
 }
+
+export interface ConsumedRecord {
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: string | null;
+  readonly headers: Record<string, string>;
+}
+
+/**
+ * Reads a topic from the beginning with a fresh consumer group until `count` records arrived (or
+ * `timeoutMs` passed), then waits `settleMs` more to catch records beyond the expected count.
+ */
+export async function consumeRecords(
+  topic: string,
+  count: number,
+  options: { timeoutMs?: number; settleMs?: number } = {},
+): Promise<ConsumedRecord[]> {
+  const consumer = kafkaClient('engine-tests-reader').consumer({
+    groupId: `reader-${Date.now()}-${Math.random()}`,
+  });
+  const records: ConsumedRecord[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let done: () => void = () => undefined;
+    const reached = new Promise<void>((resolve) => (done = resolve));
+    await consumer.run({
+      eachMessage: ({ partition, message }) => {
+        records.push({
+          partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? null,
+          value: message.value?.toString() ?? null,
+          headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+        });
+        if (records.length >= count) done();
+        return Promise.resolve();
+      },
+    });
+    await Promise.race([reached, new Promise((r) => setTimeout(r, options.timeoutMs ?? 30_000))]);
+    await new Promise((r) => setTimeout(r, options.settleMs ?? 500));
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}
+
+/** The sum of a topic's end offsets: how many records it holds (no compaction, no retention yet). */
+export async function topicSize(admin: Admin, topic: string): Promise<number> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+}

@@ -1,0 +1,81 @@
+/**
+ * POST /events behind API Gateway (IAM authorization): one app event, or `{ "events": [...] }`.
+ * The Kafka client and its idempotent producer are created once per container and reused.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { Producer } from 'kafkajs';
+import { createKafka, kafkaAuthFrom } from '../shared/kafka-client';
+import { log } from '../shared/log';
+import { ingest } from './ingest';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+const TOPIC = required('EVENTS_TOPIC');
+const MAX_BATCH_SIZE = Number(required('MAX_BATCH_SIZE'));
+
+let producer: Promise<Producer> | undefined;
+
+function connectedProducer(): Promise<Producer> {
+  producer ??= (async () => {
+    const kafka = createKafka({
+      brokers: required('BOOTSTRAP_BROKERS'),
+      auth: kafkaAuthFrom(process.env.KAFKA_AUTH),
+      region: process.env.AWS_REGION,
+      clientId: 'ingest',
+    });
+    const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await p.connect();
+    return p;
+  })().catch((err: unknown) => {
+    producer = undefined; // the next invocation tries again
+    throw err;
+  });
+  return producer;
+}
+
+export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const body =
+    event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  let result;
+  try {
+    result = await ingest(body, {
+      producer: await connectedProducer(),
+      topic: TOPIC,
+      maxBatchSize: MAX_BATCH_SIZE,
+    });
+  } catch (err) {
+    log('error', 'kafka connection failed', { error: (err as Error).message });
+    result = {
+      statusCode: 503 as const,
+      body: {
+        error: 'kafka_unavailable' as const,
+        message: 'the event store is unavailable; retry the same request',
+      },
+    };
+  }
+  log(result.statusCode === 202 ? 'info' : 'warn', 'ingest', {
+    statusCode: result.statusCode,
+    error: result.body.error,
+    items: result.body.results?.length,
+    requestId: event.requestContext?.requestId,
+  });
+  return {
+    statusCode: result.statusCode,
+    headers: {
+      'content-type': 'application/json',
+      ...(result.statusCode === 503 ? { 'retry-after': '1' } : {}),
+    },
+    body: JSON.stringify(result.body),
+  };
+}
+
+/** Tests and local tools close the shared producer with this. */
+export async function closeProducer(): Promise<void> {
+  const p = producer;
+  producer = undefined;
+  if (p) await (await p).disconnect();
+}

@@ -1,0 +1,113 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+import { join } from 'node:path';
+import type { EnvironmentConfig } from '../config/platform-config';
+
+const ROOT = join(__dirname, '..', '..');
+
+export interface PlatformFunctionProps {
+  readonly config: EnvironmentConfig;
+  /** The folder under lambda/ whose index.ts exports `handler`. */
+  readonly handlerDir: string;
+  readonly description: string;
+  readonly environment?: Record<string, string>;
+  /** Where it runs; when given, the function is placed in the private subnets with this security group. */
+  readonly vpc?: ec2.IVpc;
+  readonly securityGroup?: ec2.ISecurityGroup;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** @default 30 seconds */
+  readonly timeout?: Duration;
+}
+
+/**
+ * The platform's Lambda function defaults in one place: Node.js 24 on ARM64, bundled locally with
+ * esbuild (no Docker) with minification and source maps, an explicit log group with the
+ * environment's retention, X-Ray tracing, and the private subnets when given a VPC.
+ */
+export class PlatformFunction extends Construct {
+  public readonly fn: nodejs.NodejsFunction;
+  public readonly logGroup: logs.LogGroup;
+  public readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: PlatformFunctionProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.config.msk.logRetentionDays as logs.RetentionDays,
+      removalPolicy: props.config.removeDataOnDestroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    // An own role with inline, scoped permissions instead of the AWS-managed execution policies.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: props.description,
+    });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    if (props.vpc) {
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      );
+    }
+    this.fn = new nodejs.NodejsFunction(this, 'Function', {
+      role: this.role,
+      entry: join(ROOT, 'lambda', props.handlerDir, 'index.ts'),
+      handler: 'handler',
+      projectRoot: ROOT,
+      depsLockFilePath: join(ROOT, 'package-lock.json'),
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(30),
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      vpc: props.vpc,
+      vpcSubnets: props.vpc ? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } : undefined,
+      securityGroups: props.securityGroup ? [props.securityGroup] : undefined,
+      allowPublicSubnet: false,
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        target: 'node22',
+        format: nodejs.OutputFormat.CJS,
+        // Everything is bundled at pinned versions, the AWS SDK included: no drift with the runtime's copy.
+        externalModules: [],
+        forceDockerBundling: false,
+      },
+    });
+    NagSuppressions.addResourceSuppressions(
+      this.role,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'Resource * only where the service defines no resource scope: Lambda VPC networking (EC2 network-interface actions) and X-Ray trace segments.',
+          appliesTo: ['Resource::*'],
+        },
+      ],
+      true,
+    );
+  }
+}
