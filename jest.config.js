@@ -4,6 +4,8 @@ const tsJest = ['ts-jest', { diagnostics: false }];
 /** @type {import('jest').Config} */
 module.exports = {
   testTimeout: 180000,
+  // Engine suites share one broker and the catalog's topic names: run test files one at a time.
+  maxWorkers: 1,
   projects: [
     {
       displayName: 'unit',

@@ -19,6 +19,8 @@ export const COMPONENTS = {
   connect: { auth: 'iam', description: 'MSK Connect workers' },
   /** The Managed Service for Apache Flink application. */
   flink: { auth: 'iam', description: 'Managed Flink application' },
+  /** Kafka admin custom resources (the SCRAM users' ACLs). */
+  admin: { auth: 'iam', description: 'Kafka admin custom resources' },
   /** The IoT Core topic rule's VPC destination: the Kafka rule action cannot use IAM. */
   iotBridge: { auth: 'scram', description: 'IoT Core Kafka rule destination' },
 } as const satisfies Record<string, { auth: KafkaAuth; description: string }>;

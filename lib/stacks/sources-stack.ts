@@ -1,7 +1,11 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
+import { OrdersCdc } from '../cdc/orders-cdc';
 import { EventIngest } from '../ingest/event-ingest';
+import { IotTelemetryBridge } from '../iot/iot-telemetry-bridge';
 import type { PlatformNetwork } from '../network/platform-network';
 import type { StreamingStack } from './streaming-stack';
 
@@ -14,10 +18,20 @@ export interface SourcesStackProps extends StackProps {
 /** The three source families into MSK: app-event ingest, CDC from PostgreSQL, the MQTT bridge. */
 export class SourcesStack extends Stack {
   public readonly ingest: EventIngest;
+  public readonly cdc: OrdersCdc;
+  public readonly iotBridge: IotTelemetryBridge;
 
   constructor(scope: Construct, id: string, props: SourcesStackProps) {
     super(scope, id, props);
     const { config, network, streaming } = props;
+    // Referenced, not owned: grants then go to the principals' policies in this stack (the key policy
+    // trusts the account), instead of editing the streaming stack's key policy, which would make
+    // the two stacks depend on each other.
+    const key = kms.Key.fromKeyArn(this, 'PlatformKey', streaming.key.key.keyArn);
+    const scramSecret = secretsmanager.Secret.fromSecretAttributes(this, 'ScramSecret', {
+      secretCompleteArn: streaming.cluster.scramSecret.secretArn,
+      encryptionKey: key,
+    });
     this.ingest = new EventIngest(this, 'EventIngest', {
       config,
       catalog: streaming.catalog,
@@ -25,6 +39,26 @@ export class SourcesStack extends Stack {
       vpc: network.vpc,
       securityGroup: network.securityGroup('ingest'),
       alarmTopic: streaming.alarms.alarmTopic,
+    });
+    this.cdc = new OrdersCdc(this, 'OrdersCdc', {
+      config,
+      catalog: streaming.catalog,
+      cluster: streaming.cluster,
+      bootstrapBrokers: streaming.bootstrapBrokers.iam,
+      vpc: network.vpc,
+      securityGroup: network.securityGroup('connect'),
+      key,
+    });
+    this.iotBridge = new IotTelemetryBridge(this, 'IotBridge', {
+      config,
+      scramBootstrapBrokers: streaming.bootstrapBrokers.scram,
+      scramSecret,
+      vpc: network.vpc,
+      securityGroup: network.securityGroup('iotBridge'),
+      alarmTopic: streaming.alarms.alarmTopic,
+      cluster: streaming.cluster,
+      iamBootstrapBrokers: streaming.bootstrapBrokers.iam,
+      adminSecurityGroup: network.securityGroup('admin'),
     });
   }
 }

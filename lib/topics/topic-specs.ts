@@ -47,6 +47,13 @@ export const TOPIC_SPECS = {
     description: 'Debezium change records of public.orders, flattened, with tombstones after deletes',
     defaults: KEYED_STATE,
   },
+  cdcHeartbeat: {
+    name: 'cdc.heartbeat.orders',
+    key: '{"serverName": <Debezium topic.prefix>}',
+    description:
+      'Debezium heartbeats of the orders connector: offsets advance, and the replication slot with them, while the tables are idle',
+    defaults: { partitions: 1, retention: 86_400_000 },
+  },
   telemetryRaw: {
     name: 'telemetry.raw',
     key: 'deviceId',

@@ -16,7 +16,6 @@ function configErrorOf(context: Record<string, unknown>): string {
 }
 
 /** cdk.json's context with one environment's object changed. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests reshape cdk.json freely
 type Json = Record<string, any>;
 
 function withEnv(envName: string, change: (env: Json) => void): Record<string, unknown> {

@@ -18,6 +18,12 @@ export interface LocalKafkaOptions {
   readonly heap?: string;
   /** Extra broker properties (e.g. an MSK cluster configuration's server properties). */
   readonly serverProperties?: Record<string, string>;
+  /**
+   * SCRAM-SHA-512 users: adds a SASL_PLAINTEXT listener for them and the StandardAuthorizer with
+   * MSK's `allow.everyone.if.no.acl.found=false`. PLAINTEXT clients (ANONYMOUS) stay super users:
+   * they stand in for the IAM-authenticated admin, since MSK IAM cannot run here.
+   */
+  readonly scramUsers?: readonly { readonly name: string; readonly password: string }[];
 }
 
 /**
@@ -27,6 +33,8 @@ export interface LocalKafkaOptions {
 export class LocalKafka {
   /** `127.0.0.1:<port>`. */
   public readonly bootstrap: string;
+  /** `127.0.0.1:<port>` of the SASL_PLAINTEXT (SCRAM) listener, when started with scramUsers. */
+  public saslBootstrap?: string;
   public readonly logFile: string;
 
   private constructor(
@@ -48,6 +56,7 @@ export class LocalKafka {
     mkdirSync(join(dir, 'logs'), { recursive: true });
     mkdirSync(dataDir, { recursive: true });
 
+    const scramPort = options.scramUsers ? await freePort() : undefined;
     const properties: Record<string, string> = {
       'process.roles': 'broker,controller',
       'node.id': '1',
@@ -65,6 +74,20 @@ export class LocalKafka {
       'group.initial.rebalance.delay.ms': '0',
       'auto.create.topics.enable': 'false',
       'log.segment.bytes': String(16 * 1024 * 1024),
+      ...(scramPort
+        ? {
+            listeners: `PLAINTEXT://127.0.0.1:${port},SASL_PLAINTEXT://127.0.0.1:${scramPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+            'advertised.listeners': `PLAINTEXT://127.0.0.1:${port},SASL_PLAINTEXT://127.0.0.1:${scramPort}`,
+            'listener.security.protocol.map':
+              'PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT',
+            'sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+            'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config':
+              'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+            'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+            'super.users': 'User:ANONYMOUS',
+            'allow.everyone.if.no.acl.found': 'false',
+          }
+        : {}),
       ...options.serverProperties,
     };
     const propertiesFile = join(dir, 'server.properties');
@@ -92,9 +115,17 @@ export class LocalKafka {
     const clusterId = execFileSync(java, [...jvm, 'kafka.tools.StorageTool', 'random-uuid'], {
       encoding: 'utf8',
     }).trim();
-    execFileSync(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile], {
-      stdio: 'ignore',
-    });
+    const scram = (options.scramUsers ?? []).flatMap((u) => [
+      '--add-scram',
+      `SCRAM-SHA-512=[name=${u.name},password=${u.password}]`,
+    ]);
+    execFileSync(
+      java,
+      [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile, ...scram],
+      {
+        stdio: 'ignore',
+      },
+    );
     const child = spawn(
       java,
       [
@@ -114,6 +145,7 @@ export class LocalKafka {
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
     const kafka = new LocalKafka(child, port, dir);
+    if (scramPort) kafka.saslBootstrap = `127.0.0.1:${scramPort}`;
     try {
       await waitForPort(port, 60_000, () => child.exitCode === null);
       await kafka.waitUntilReady();

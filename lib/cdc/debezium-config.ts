@@ -1,0 +1,304 @@
+/**
+ * Change data capture of PostgreSQL `public.orders` into the catalog topic cdc.orders with the
+ * Debezium PostgreSQL connector on MSK Connect. Pure TypeScript (no CDK import): the MSK Connect
+ * construct and the local engine test (test/engines/cdc.test.ts) render the very same connector
+ * and worker configuration from here.
+ *
+ * Record contract of cdc.orders (see README, "Topics"):
+ *   key    {"id": <order id>}
+ *   value  the row after the change (id, user_id, status, amount_cents, currency, created_at,
+ *          updated_at; timestamps as ISO-8601 strings) plus __op (c, u, d; r for snapshot reads),
+ *          __lsn and __source_ts_ms. A delete is a record with __op "d" and __deleted "true"
+ *          followed by a tombstone (null value) for the same key.
+ */
+import { resolve } from 'node:path';
+import type { TopicSettings } from '../topics/topic-settings';
+
+/**
+ * The Debezium release in the plugin ZIP (connect/debezium-postgres/pom.xml pins the same one).
+ * 3.2.x is the last line built on Kafka 3.9; 3.3 and later are built on Kafka 4.x but still
+ * compiled for Java 17. 3.7.0.Final is the newest release whose POM chain resolves from Maven
+ * Central (3.7.1.Final and 3.5.2.Final lack their debezium-build-parent POM there). It passes
+ * test/engines/cdc.test.ts on Kafka Connect 3.7.2 (MSK Connect's "3.7.x"), and every Kafka class,
+ * method and field its JARs reference exists in Connect 3.7.2. 3.2.3.Final passes the same test
+ * if a Kafka 3.x-built release is ever needed.
+ */
+export const DEBEZIUM_VERSION = '3.7.0.Final';
+
+/** MSK Connect's `kafkaConnectVersion` this plugin is built and tested for (Java 17 runtime). */
+export const KAFKA_CONNECT_VERSION = '3.7.x';
+
+/** The connector class of the plugin. */
+export const DEBEZIUM_POSTGRES_CONNECTOR_CLASS = 'io.debezium.connector.postgresql.PostgresConnector';
+
+/** The Maven project that assembles the plugin ZIP (`mvn -B -q -f <dir>/pom.xml package`). */
+export const DEBEZIUM_PLUGIN_PROJECT_DIR = resolve(__dirname, '..', '..', 'connect', 'debezium-postgres');
+
+/**
+ * The MSK Connect custom plugin: a ZIP with the connector and its runtime dependencies (no Kafka,
+ * no slf4j JARs), and its `sha256sum` checksum file next to it. Both are build outputs (not
+ * committed); the version in the file name gives every release its own S3 object, since MSK Connect
+ * custom plugins cannot be updated in place.
+ */
+export const DEBEZIUM_PLUGIN_ZIP = resolve(
+  DEBEZIUM_PLUGIN_PROJECT_DIR,
+  'target',
+  `debezium-connector-postgres-${DEBEZIUM_VERSION}-msk-plugin.zip`,
+);
+export const DEBEZIUM_PLUGIN_ZIP_SHA256 = `${DEBEZIUM_PLUGIN_ZIP}.sha256`;
+
+/**
+ * The name the worker registers its secrets config provider under; connector configurations refer
+ * to secrets as `${secretsmanager:<secret name>:<key>}`. On MSK Connect it is a Secrets Manager
+ * provider (AWS_SECRETS_MANAGER_CONFIG_PROVIDER_CLASS); locally Kafka's FileConfigProvider stands
+ * in under the same name.
+ */
+export const SECRETS_CONFIG_PROVIDER = 'secretsmanager';
+
+/** AWS's open-source Secrets Manager config provider for MSK Connect (msk-config-providers). */
+export const AWS_SECRETS_MANAGER_CONFIG_PROVIDER_CLASS =
+  'com.amazonaws.kafka.config.providers.SecretsManagerConfigProvider';
+
+/** The tables captured by default. */
+export const DEFAULT_CDC_TABLES: readonly string[] = ['public.orders'];
+
+/**
+ * Debezium's logical server name (`topic.prefix`). It names the source partition of the stored
+ * offsets, so it must never change for a running pipeline; change records never reach a topic of
+ * this name (they are routed to the target topic).
+ */
+export const CDC_TOPIC_PREFIX = 'orders';
+
+/** `topic.heartbeat.prefix`: the heartbeat topic is `<this>.<topic.prefix>`. */
+export const CDC_HEARTBEAT_TOPIC_PREFIX = 'cdc.heartbeat';
+
+/**
+ * The topic Debezium writes heartbeat records to (`{"serverName":"orders"}` → `{"ts_ms":…}`), one
+ * per heartbeat interval. Not yet in the topic catalog: it must exist before the connector starts
+ * (the cluster does not auto-create topics).
+ */
+export const CDC_HEARTBEAT_TOPIC = `${CDC_HEARTBEAT_TOPIC_PREFIX}.${CDC_TOPIC_PREFIX}`;
+
+/**
+ * Suggested catalog settings of the heartbeat topic: one partition (one key), delete policy and a
+ * day of retention (nothing reads it; its only purpose is to let the connector commit offsets, and
+ * so confirm the replication slot's position, while the captured tables are idle).
+ */
+export const CDC_HEARTBEAT_TOPIC_SETTINGS: Partial<TopicSettings> = {
+  partitions: 1,
+  cleanupPolicy: 'delete',
+  retention: 24 * 60 * 60 * 1000,
+};
+
+/** Snapshot modes the platform allows (same list as the `cdc.snapshotMode` configuration). */
+export type SnapshotMode = 'initial' | 'no_data' | 'when_needed' | 'initial_only';
+
+/** libpq `sslmode` values the PostgreSQL JDBC driver accepts. */
+export type PostgresSslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+
+export interface DebeziumPostgresConnectorOptions {
+  /** The connector's name (Kafka Connect's `name`; on MSK Connect the connector name). */
+  readonly connectorName: string;
+  readonly database: {
+    readonly host: string;
+    readonly port: number;
+    /** The database (`database.dbname`). */
+    readonly name: string;
+  };
+  /**
+   * Where the config provider finds the credentials: on MSK Connect the Secrets Manager secret's
+   * NAME (a JSON secret with `username` and `password`); locally the path of a properties file.
+   * Never an ARN: Kafka's `${provider:path:key}` syntax splits at the first `:` after the provider,
+   * so a path cannot contain `:`.
+   */
+  readonly secretReference: string;
+  /** `schema.table` names to capture. @default ['public.orders'] */
+  readonly tables?: readonly string[];
+  /** The logical replication slot (fixed: a new name would start from scratch and leak the old slot). */
+  readonly slotName: string;
+  /** The publication, created by the connector for exactly `tables` (`filtered`). */
+  readonly publicationName: string;
+  /** The target topic: the catalog's cdc.orders (TOPIC_SPECS.cdcOrders.name). */
+  readonly topic: string;
+  /**
+   * What happens on the first start. `initial` for the platform: cdc.orders is compacted state of
+   * every order, so consumers need the orders that exist before the connector starts (read once
+   * as `__op: "r"` records), and after that streaming resumes from the committed LSN without
+   * another snapshot. `when_needed` also re-snapshots when the stored offsets are gone or point
+   * to WAL the slot no longer holds; `no_data` streams only changes after the slot is created.
+   */
+  readonly snapshotMode: SnapshotMode;
+  /**
+   * `heartbeat.interval.ms`. Debezium confirms a position to the slot only when Kafka Connect
+   * commits offsets, and offsets only move when a record is produced: without heartbeats, a slot
+   * whose tables are idle while the rest of the database (or instance) writes WAL would hold that
+   * WAL forever. A heartbeat record every interval lets the confirmed position follow the server.
+   */
+  readonly heartbeatIntervalMs: number;
+  /** `database.sslmode`. @default 'require' */
+  readonly sslMode?: PostgresSslMode;
+}
+
+/** Prefix of the logical decoding messages the heartbeat action writes (and the connector drops). */
+const HEARTBEAT_MESSAGE_PREFIX = 'cdc-heartbeat';
+const TABLE_NAME = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/;
+const PG_IDENTIFIER = /^[a-z0-9_]{1,63}$/;
+const JSON_CONVERTER = 'org.apache.kafka.connect.json.JsonConverter';
+
+/** A config provider placeholder: `${<provider>:<reference>:<key>}`. */
+function secretPlaceholder(reference: string, key: string): string {
+  return `\${${SECRETS_CONFIG_PROVIDER}:${reference}:${key}}`;
+}
+
+/**
+ * A value as validation sees it: a CDK token (`${Token[…]}`, resolved only at deploy time) stands
+ * for a valid name, so a construct may pass a secret name, host or topic name it does not know yet.
+ */
+function checkable(value: string): string {
+  return value.replace(/\$\{Token\[[^\]]*\]\}/g, 'token');
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The flat connector configuration of the Debezium PostgreSQL connector for cdc.orders: what
+ * MSK Connect's `connectorConfiguration` carries and what Kafka Connect's REST API takes.
+ */
+export function renderDebeziumPostgresConfig(
+  options: DebeziumPostgresConnectorOptions,
+): Record<string, string> {
+  const tables = options.tables ?? DEFAULT_CDC_TABLES;
+  const problems: string[] = [];
+  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(options.connectorName))
+    problems.push(`connectorName: must be 1..128 of A-Z a-z 0-9 _ . - (got "${options.connectorName}")`);
+  if (tables.length === 0) problems.push('tables: must list at least one table');
+  for (const table of tables)
+    if (!TABLE_NAME.test(table)) problems.push(`tables: "${table}" must be schema.table (lower case)`);
+  if (new Set(tables).size !== tables.length) problems.push('tables: must not repeat a table');
+  if (!PG_IDENTIFIER.test(options.slotName)) problems.push(`slotName: must match ${PG_IDENTIFIER.source}`);
+  if (!PG_IDENTIFIER.test(options.publicationName))
+    problems.push(`publicationName: must match ${PG_IDENTIFIER.source}`);
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(checkable(options.topic)))
+    problems.push(`topic: not a Kafka topic name ("${options.topic}")`);
+  if (options.topic === CDC_HEARTBEAT_TOPIC) problems.push('topic: must not be the heartbeat topic');
+  if (options.secretReference.length === 0 || /[:{}$]/.test(checkable(options.secretReference)))
+    problems.push(
+      'secretReference: must be a non-empty secret name without ":", "{", "}" or "$" (not an ARN)',
+    );
+  if (!Number.isInteger(options.database.port) || options.database.port < 1 || options.database.port > 65535)
+    problems.push('database.port: must be a TCP port');
+  if (options.database.host.length === 0) problems.push('database.host: must be a host name');
+  if (options.database.name.length === 0) problems.push('database.name: must be a database name');
+  if (!Number.isInteger(options.heartbeatIntervalMs) || options.heartbeatIntervalMs < 1000)
+    problems.push('heartbeatIntervalMs: must be an integer of at least 1000');
+  if (problems.length > 0)
+    throw new Error(`Invalid Debezium connector options:\n  - ${problems.join('\n  - ')}`);
+
+  // Debezium names a table's topic <topic.prefix>.<schema>.<table>; route exactly those (and not
+  // the heartbeat topic) to the target topic.
+  const tableTopics = tables.map((t) => escapeRegex(`${CDC_TOPIC_PREFIX}.${t}`));
+  return {
+    name: options.connectorName,
+    'connector.class': DEBEZIUM_POSTGRES_CONNECTOR_CLASS,
+    // The PostgreSQL connector reads one slot: one task, whatever the worker count.
+    'tasks.max': '1',
+
+    'database.hostname': options.database.host,
+    'database.port': String(options.database.port),
+    'database.dbname': options.database.name,
+    'database.user': secretPlaceholder(options.secretReference, 'username'),
+    'database.password': secretPlaceholder(options.secretReference, 'password'),
+    'database.sslmode': options.sslMode ?? 'require',
+    // MSK Connect restarts connectors that use config providers periodically unless told not to;
+    // the credentials are read at each task start anyway.
+    'config.action.reload': 'none',
+
+    'topic.prefix': CDC_TOPIC_PREFIX,
+    // PostgreSQL's built-in logical decoding output plugin (nothing to install on RDS).
+    'plugin.name': 'pgoutput',
+    'slot.name': options.slotName,
+    'slot.drop.on.stop': 'false',
+    'publication.name': options.publicationName,
+    // The connector creates (or aligns) the publication FOR TABLE exactly the captured tables.
+    'publication.autocreate.mode': 'filtered',
+    'table.include.list': tables.join(','),
+    'snapshot.mode': options.snapshotMode,
+    'heartbeat.interval.ms': String(options.heartbeatIntervalMs),
+    'topic.heartbeat.prefix': CDC_HEARTBEAT_TOPIC_PREFIX,
+    // pgoutput (PostgreSQL 15+) sends nothing for transactions that touch no published table, so
+    // heartbeats alone would keep confirming the last captured LSN while other tables fill the WAL.
+    // Each heartbeat first writes a logical decoding message (no table, no privilege beyond the
+    // replication role); decoding it moves the connector's position to the current WAL end, and
+    // the heartbeat then commits that position to the slot. The messages themselves are dropped.
+    'heartbeat.action.query': `SELECT pg_logical_emit_message(false, '${HEARTBEAT_MESSAGE_PREFIX}', now()::text)`,
+    'message.prefix.exclude.list': HEARTBEAT_MESSAGE_PREFIX,
+    // A delete emits the delete event and then a tombstone for its key.
+    'tombstones.on.delete': 'true',
+
+    'key.converter': JSON_CONVERTER,
+    'key.converter.schemas.enable': 'false',
+    'value.converter': JSON_CONVERTER,
+    'value.converter.schemas.enable': 'false',
+
+    transforms: 'unwrap,route',
+    // The row after the change, plus __op, __lsn and __source_ts_ms; a delete becomes a record with
+    // __deleted "true" (carrying what the replica identity provides) followed by the tombstone.
+    'transforms.unwrap.type': 'io.debezium.transforms.ExtractNewRecordState',
+    'transforms.unwrap.add.fields': 'op,lsn,source.ts_ms',
+    'transforms.unwrap.delete.tombstone.handling.mode': 'rewrite-with-tombstone',
+    'transforms.route.type': 'org.apache.kafka.connect.transforms.RegexRouter',
+    'transforms.route.regex': tableTopics.length === 1 ? tableTopics[0]! : `(?:${tableTopics.join('|')})`,
+    'transforms.route.replacement': options.topic,
+  };
+}
+
+export interface WorkerConfigOptions {
+  /**
+   * The secrets config provider registered as SECRETS_CONFIG_PROVIDER: its class and its
+   * `config.providers.<name>.param.*` parameters (for AWS's provider, e.g. `{ region: 'eu-west-1' }`).
+   * Its JAR must be in the connector's custom plugin.
+   */
+  readonly secretsProvider: {
+    readonly className: string;
+    readonly params?: Readonly<Record<string, string>>;
+  };
+}
+
+/**
+ * The worker configuration properties MSK Connect's worker configuration carries (the local worker
+ * uses the same plus local-only settings: bootstrap servers, internal topics, REST listener,
+ * plugin.path): JSON converters without schemas and the secrets config provider.
+ */
+export function renderWorkerConfig(options: WorkerConfigOptions): Record<string, string> {
+  const provider = SECRETS_CONFIG_PROVIDER;
+  const params = Object.entries(options.secretsProvider.params ?? {}).map(
+    ([k, v]) => [`config.providers.${provider}.param.${k}`, v] as const,
+  );
+  return {
+    'key.converter': JSON_CONVERTER,
+    'key.converter.schemas.enable': 'false',
+    'value.converter': JSON_CONVERTER,
+    'value.converter.schemas.enable': 'false',
+    'config.providers': provider,
+    [`config.providers.${provider}.class`]: options.secretsProvider.className,
+    ...Object.fromEntries(params),
+  };
+}
+
+/** A `java.util.Properties` text of flat properties (MSK Connect's worker `propertiesFileContent`). */
+export function toPropertiesText(properties: Readonly<Record<string, string>>): string {
+  const escape = (text: string, isKey: boolean) =>
+    text
+      .replace(/\\/g, '\\\\')
+      .replace(/\n/g, '\\n')
+      .replace(/\r/g, '\\r')
+      .replace(/\t/g, '\\t')
+      .replace(isKey ? /([=: #!])/g : /^( )/, '\\$1')
+      .replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return Object.entries(properties)
+    .map(([k, v]) => `${escape(k, true)}=${escape(v, false)}`)
+    .join('\n')
+    .concat('\n');
+}

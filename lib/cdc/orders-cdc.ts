@@ -1,0 +1,309 @@
+import { Aws, Duration, Fn, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kafkaconnect from 'aws-cdk-lib/aws-kafkaconnect';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../config/platform-config';
+import type { IKafkaCluster } from '../kafka/msk-cluster';
+import type { TopicCatalog } from '../topics/topic-catalog';
+import {
+  AWS_SECRETS_MANAGER_CONFIG_PROVIDER_CLASS,
+  KAFKA_CONNECT_VERSION,
+  renderDebeziumPostgresConfig,
+  renderWorkerConfig,
+  toPropertiesText,
+} from './debezium-config';
+import { DebeziumPlugin } from './debezium-plugin';
+
+export interface OrdersCdcProps {
+  readonly config: EnvironmentConfig;
+  readonly catalog: TopicCatalog;
+  readonly cluster: IKafkaCluster;
+  /** The IAM listener bootstrap string. */
+  readonly bootstrapBrokers: string;
+  readonly vpc: ec2.IVpc;
+  /** The MSK Connect workers' security group. */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** Encrypts the source database and its secret when this construct creates them. */
+  readonly key: kms.IKey;
+}
+
+/** The secret name inside a complete Secrets Manager ARN (`...:secret:<name>-<6 chars>`). */
+export function secretNameFromArn(arn: string): string {
+  const match = /:secret:(.+)-[A-Za-z0-9]{6}$/.exec(arn);
+  if (!match) throw new Error(`not a complete Secrets Manager secret ARN: ${arn}`);
+  return match[1]!;
+}
+
+/**
+ * CDC of the orders table into the catalog's cdc.orders: Debezium PostgreSQL on MSK Connect
+ * (custom plugin, worker configuration, one provisioned worker since the connector runs one task),
+ * IAM authentication to MSK, database credentials through the Secrets Manager config provider.
+ * The source database comes from configuration; when none is given, an encrypted RDS PostgreSQL
+ * with logical replication is created in the private subnets.
+ */
+export class OrdersCdc extends Construct {
+  public readonly connector: kafkaconnect.CfnConnector;
+  public readonly role: iam.Role;
+  public readonly plugin: DebeziumPlugin;
+  /** The database this construct created, when the configuration named none. */
+  public readonly database?: rds.DatabaseInstance;
+  public readonly connectorConfiguration: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: OrdersCdcProps) {
+    super(scope, id);
+    const { config, catalog, cluster } = props;
+    const name = `${config.platformName}-${config.envName}-orders-cdc`;
+    const stateful = config.removeDataOnDestroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    // The source database: configured, or created here.
+    let host: string;
+    let port: number;
+    let dbName: string;
+    let secret: secretsmanager.ISecret;
+    let secretName: string;
+    const source = config.cdc.database;
+    if (source) {
+      host = source.host;
+      port = source.port;
+      dbName = source.name;
+      secret = secretsmanager.Secret.fromSecretCompleteArn(this, 'SourceSecret', source.secretArn);
+      secretName = secretNameFromArn(source.secretArn);
+      this.allowConnectEgress(
+        props.securityGroup,
+        { cidrIp: props.vpc.vpcCidrBlock },
+        port,
+        'to the source database',
+      );
+    } else {
+      const db = this.createDatabase(props, name);
+      this.database = db;
+      host = db.dbInstanceEndpointAddress;
+      port = 5432;
+      dbName = 'orders';
+      secret = db.secret!;
+      secretName = `${name}-db`;
+    }
+
+    this.plugin = new DebeziumPlugin(this, 'Debezium', { config });
+
+    const workerProperties = renderWorkerConfig({
+      secretsProvider: {
+        className: AWS_SECRETS_MANAGER_CONFIG_PROVIDER_CLASS,
+        params: { region: Aws.REGION },
+      },
+    });
+    const workerConfiguration = new kafkaconnect.CfnWorkerConfiguration(this, 'WorkerConfiguration', {
+      name: `${name}-worker`,
+      description: 'JSON converters without schemas; Secrets Manager config provider',
+      propertiesFileContent: Fn.base64(toPropertiesText(workerProperties)),
+    });
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('kafkaconnect.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+      description: `${name}: MSK (IAM) for its topics and internal topics, the database secret`,
+    });
+    catalog.grantProduce('cdcOrders', this.role);
+    catalog.grantProduce('cdcHeartbeat', this.role);
+    // MSK Connect keeps offsets, configs and status in its own internal topics and groups.
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'kafka-cluster:CreateTopic',
+          'kafka-cluster:DescribeTopic',
+          'kafka-cluster:ReadData',
+          'kafka-cluster:WriteData',
+          'kafka-cluster:DescribeTopicDynamicConfiguration',
+        ],
+        resources: [cluster.topicArn('__amazon_msk_connect_*')],
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
+        resources: [cluster.groupArn('__amazon_msk_connect_*'), cluster.groupArn('connect-*')],
+      }),
+    );
+    secret.grantRead(this.role);
+
+    const workerLogs = new logs.LogGroup(this, 'WorkerLogs', {
+      retention: config.msk.logRetentionDays as logs.RetentionDays,
+      removalPolicy: stateful,
+    });
+
+    this.connectorConfiguration = renderDebeziumPostgresConfig({
+      connectorName: name,
+      database: { host, port, name: dbName },
+      secretReference: secretName,
+      tables: config.cdc.tables,
+      slotName: config.cdc.slotName,
+      publicationName: config.cdc.publicationName,
+      topic: catalog.name('cdcOrders'),
+      snapshotMode: config.cdc.snapshotMode,
+      heartbeatIntervalMs: config.cdc.heartbeatIntervalMs,
+      sslMode: 'require',
+    });
+    const subnets = props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds;
+    this.connector = new kafkaconnect.CfnConnector(this, 'Connector', {
+      connectorName: name,
+      connectorDescription: `Debezium: ${config.cdc.tables.join(', ')} -> ${catalog.name('cdcOrders')}`,
+      kafkaConnectVersion: KAFKA_CONNECT_VERSION,
+      // Debezium PostgreSQL reads one replication slot with one task: one worker, no autoscaling.
+      capacity: { provisionedCapacity: { mcuCount: 1, workerCount: 1 } },
+      connectorConfiguration: this.connectorConfiguration,
+      kafkaCluster: {
+        apacheKafkaCluster: {
+          bootstrapServers: props.bootstrapBrokers,
+          vpc: { securityGroups: [props.securityGroup.securityGroupId], subnets },
+        },
+      },
+      kafkaClusterClientAuthentication: { authenticationType: 'IAM' },
+      kafkaClusterEncryptionInTransit: { encryptionType: 'TLS' },
+      plugins: [{ customPlugin: { customPluginArn: this.plugin.plugin.attrCustomPluginArn, revision: 1 } }],
+      serviceExecutionRoleArn: this.role.roleArn,
+      workerConfiguration: {
+        workerConfigurationArn: workerConfiguration.attrWorkerConfigurationArn,
+        revision: 1,
+      },
+      logDelivery: {
+        workerLogDelivery: { cloudWatchLogs: { enabled: true, logGroup: workerLogs.logGroupName } },
+      },
+    });
+    // The role's policy must exist before the workers start (they connect with it at once).
+    this.connector.node.addDependency(this.role);
+
+    NagSuppressions.addResourceSuppressions(
+      this.role,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'MSK Connect names its internal topics and groups at run time (__amazon_msk_connect_*, connect-*); the wildcards are limited to those prefixes on this cluster.',
+          appliesTo: [
+            {
+              regex:
+                '/^Resource::arn:<AWS::Partition>:kafka:<AWS::Region>:<AWS::AccountId>:(topic|group)/.*(__amazon_msk_connect_|connect-)\\*$/g',
+            },
+          ],
+        },
+      ],
+      true,
+    );
+  }
+
+  /**
+   * The workers' egress to the database, declared in this stack: a rule added through the network
+   * stack's security group would make that stack depend on this one.
+   */
+  private allowConnectEgress(
+    group: ec2.ISecurityGroup,
+    to: { cidrIp: string } | { destinationSecurityGroupId: string },
+    port: number,
+    description: string,
+  ): void {
+    new ec2.CfnSecurityGroupEgress(this, 'ConnectToDatabase', {
+      groupId: group.securityGroupId,
+      ipProtocol: 'tcp',
+      fromPort: port,
+      toPort: port,
+      description,
+      ...to,
+    });
+  }
+
+  private createDatabase(props: OrdersCdcProps, name: string): rds.DatabaseInstance {
+    const { config } = props;
+    const sg = new ec2.SecurityGroup(this, 'DatabaseSg', {
+      vpc: props.vpc,
+      description: `${name}: PostgreSQL from the MSK Connect workers only`,
+      allowAllOutbound: false,
+    });
+    sg.addIngressRule(props.securityGroup, ec2.Port.tcp(5432), 'from MSK Connect');
+    this.allowConnectEgress(
+      props.securityGroup,
+      { destinationSecurityGroupId: sg.securityGroupId },
+      5432,
+      'to the orders database',
+    );
+    const engine = rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_15_17 });
+    const parameterGroup = new rds.ParameterGroup(this, 'Parameters', {
+      engine,
+      description: `${name}: logical replication for Debezium (pgoutput)`,
+      parameters: { 'rds.logical_replication': '1', 'rds.force_ssl': '1' },
+    });
+    const db = new rds.DatabaseInstance(this, 'Database', {
+      engine,
+      instanceType: new ec2.InstanceType(config.cdc.rds.instanceType),
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [sg],
+      multiAz: config.cdc.rds.multiAz,
+      allocatedStorage: config.cdc.rds.allocatedStorageGiB,
+      storageType: rds.StorageType.GP3,
+      storageEncrypted: true,
+      storageEncryptionKey: props.key,
+      databaseName: 'orders',
+      credentials: rds.Credentials.fromGeneratedSecret('cdc_admin', {
+        secretName: `${name}-db`,
+        encryptionKey: props.key,
+        excludeCharacters: ' %+~`#$&*()|[]{}:;<>?!\'/@"\\',
+      }),
+      parameterGroup,
+      iamAuthentication: true,
+      backupRetention: Duration.days(config.cdc.rds.backupRetentionDays),
+      deletionProtection: !config.removeDataOnDestroy,
+      removalPolicy: config.removeDataOnDestroy ? RemovalPolicy.DESTROY : RemovalPolicy.SNAPSHOT,
+      instanceIdentifier: `${name}-db`,
+      cloudwatchLogsExports: ['postgresql'],
+      publiclyAccessible: false,
+      autoMinorVersionUpgrade: true,
+    });
+    // The exported PostgreSQL log, with the environment's retention (no log-retention function).
+    const dbLogs = new logs.LogGroup(this, 'DatabaseLogs', {
+      logGroupName: `/aws/rds/instance/${name}-db/postgresql`,
+      retention: config.msk.logRetentionDays as logs.RetentionDays,
+      removalPolicy: config.removeDataOnDestroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    db.node.addDependency(dbLogs);
+    NagSuppressions.addResourceSuppressions(
+      db,
+      [
+        {
+          id: 'AwsSolutions-SMG4',
+          reason:
+            'Debezium reads the credentials through the config provider only when its task starts; rotation is a runbook step (rotate, then restart the connector) rather than a schedule that would break replication.',
+        },
+        {
+          id: 'AwsSolutions-RDS11',
+          reason:
+            'The standard PostgreSQL port; the database is reachable only from the MSK Connect security group.',
+        },
+        ...(config.cdc.rds.multiAz
+          ? []
+          : [
+              {
+                id: 'AwsSolutions-RDS3',
+                reason: `${config.envName} runs a single-AZ database by configuration (cdc.rds.multiAz).`,
+              },
+            ]),
+        ...(config.removeDataOnDestroy
+          ? [
+              {
+                id: 'AwsSolutions-RDS10',
+                reason: `${config.envName} may destroy its data (removeDataOnDestroy); other environments keep deletion protection.`,
+              },
+            ]
+          : []),
+      ],
+      true,
+    );
+    return db;
+  }
+}

@@ -1,0 +1,314 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import {
+  DEBEZIUM_PLUGIN_PROJECT_DIR,
+  DEBEZIUM_PLUGIN_ZIP,
+  DEBEZIUM_PLUGIN_ZIP_SHA256,
+  toPropertiesText,
+} from '../../../lib/cdc/debezium-config';
+import { bootstrap } from './clients';
+import { ENGINES_DIR } from './kafka';
+import { javaExecutable, resolveClasspath } from './maven';
+import { freePort, waitForPort } from './ports';
+
+export const CONNECT_POM_DIR = resolve(__dirname, '..', 'connect');
+
+/**
+ * Builds the MSK Connect plugin ZIP with Maven when it is missing or older than its pom/descriptor,
+ * then checks it against its .sha256 file. Returns the ZIP's path.
+ */
+export function ensurePluginZip(zip = DEBEZIUM_PLUGIN_ZIP, projectDir = DEBEZIUM_PLUGIN_PROJECT_DIR): string {
+  const sources = readdirSync(projectDir)
+    .filter((f) => f.endsWith('.xml'))
+    .map((f) => statSync(join(projectDir, f)).mtimeMs);
+  const checksumFile = zip === DEBEZIUM_PLUGIN_ZIP ? DEBEZIUM_PLUGIN_ZIP_SHA256 : `${zip}.sha256`;
+  if (!existsSync(zip) || !existsSync(checksumFile) || Math.max(...sources) > statSync(zip).mtimeMs) {
+    execFileSync('mvn', ['-B', '-q', '-f', join(projectDir, 'pom.xml'), 'package'], { stdio: 'inherit' });
+  }
+  if (!existsSync(zip)) throw new Error(`the plugin build did not produce ${zip}`);
+  const [expected, name] = readFileSync(checksumFile, 'utf8').trim().split(/\s+/);
+  const actual = createHash('sha256').update(readFileSync(zip)).digest('hex');
+  if (expected !== actual || name !== basename(zip))
+    throw new Error(`${zip} does not match ${checksumFile} (${actual} vs ${expected} ${name})`);
+  return zip;
+}
+
+/** `jar` of the JDK that runs the engines (unpacks ZIPs without needing `unzip`). */
+function jarExecutable(): string {
+  const java = javaExecutable();
+  return java === 'java' ? 'jar' : join(java, '..', 'jar');
+}
+
+export interface ConnectorStatus {
+  readonly name: string;
+  readonly connector: { readonly state: string; readonly trace?: string };
+  readonly tasks: readonly { readonly id: number; readonly state: string; readonly trace?: string }[];
+}
+
+export interface ConfigValidation {
+  readonly name: string;
+  readonly error_count: number;
+  readonly configs: readonly {
+    readonly value: { readonly name: string; readonly errors: readonly string[] };
+  }[];
+}
+
+export interface LocalConnectOptions {
+  /**
+   * The worker configuration shared with MSK Connect (converters, config providers), from
+   * lib/cdc/debezium-config.ts `renderWorkerConfig`.
+   */
+  readonly workerConfig: Readonly<Record<string, string>>;
+  /**
+   * Identity of the Connect cluster: group.id and internal topic names derive from it. A worker
+   * started with the id of a stopped one takes over its connectors and offsets. @default random
+   */
+  readonly clusterId?: string;
+  /** @default process.env.KAFKA_BOOTSTRAP (the broker of global-setup.ts) */
+  readonly bootstrap?: string;
+  /** The plugin ZIP unpacked into plugin.path. @default DEBEZIUM_PLUGIN_ZIP (built if missing) */
+  readonly pluginZip?: string;
+  /** Worker JVM heap. @default 512m */
+  readonly heap?: string;
+  /** Extra local worker properties. */
+  readonly properties?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A single Kafka Connect 3.7 worker in distributed mode (test/engines/connect/pom.xml) whose plugin
+ * path is the unpacked MSK Connect plugin ZIP. REST on a free loopback port, logs under .engines/.
+ */
+export class LocalConnect {
+  public readonly url: string;
+  public readonly logFile: string;
+
+  private constructor(
+    private readonly process: ChildProcess,
+    public readonly clusterId: string,
+    public readonly port: number,
+    public readonly dir: string,
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+    this.logFile = join(dir, 'logs', 'connect.log');
+  }
+
+  /** The internal topics of a Connect cluster id (configs, offsets, status). */
+  static internalTopics(clusterId: string): string[] {
+    return [`connect-${clusterId}-configs`, `connect-${clusterId}-offsets`, `connect-${clusterId}-status`];
+  }
+
+  /** Starts the worker; resolves when its REST API answers and lists the plugin's connector. */
+  static async start(options: LocalConnectOptions): Promise<LocalConnect> {
+    const classpath = resolveClasspath(CONNECT_POM_DIR);
+    const zip = ensurePluginZip(options.pluginZip);
+    const clusterId = options.clusterId ?? randomUUID().slice(0, 8);
+    const port = await freePort();
+    const dir = join(ENGINES_DIR, `connect-${clusterId}-${randomUUID().slice(0, 4)}`);
+    const pluginPath = join(dir, 'plugins');
+    mkdirSync(join(dir, 'logs'), { recursive: true });
+    mkdirSync(pluginPath, { recursive: true });
+    // plugin.path holds the ZIP's top-level folder, exactly as MSK Connect unpacks a custom plugin.
+    execFileSync(jarExecutable(), ['xf', zip], { cwd: pluginPath, stdio: 'ignore' });
+
+    const [configs, offsets, status] = LocalConnect.internalTopics(clusterId);
+    const properties: Record<string, string> = {
+      ...options.workerConfig,
+      // Local only (MSK Connect manages these itself).
+      'bootstrap.servers': options.bootstrap ?? bootstrap(),
+      'group.id': `connect-${clusterId}`,
+      'config.storage.topic': configs!,
+      'offset.storage.topic': offsets!,
+      'status.storage.topic': status!,
+      'config.storage.replication.factor': '1',
+      'offset.storage.replication.factor': '1',
+      'status.storage.replication.factor': '1',
+      'offset.storage.partitions': '1',
+      'status.storage.partitions': '1',
+      // Commit source offsets (and so confirm LSNs to the slot) every second instead of every minute.
+      'offset.flush.interval.ms': '1000',
+      // A worker that replaces a dead one gets its connectors at once, not after up to 5 minutes.
+      'scheduled.rebalance.max.delay.ms': '0',
+      listeners: `http://127.0.0.1:${port}`,
+      'rest.advertised.host.name': '127.0.0.1',
+      'rest.advertised.port': String(port),
+      'plugin.path': pluginPath,
+      ...options.properties,
+    };
+    const propertiesFile = join(dir, 'worker.properties');
+    writeFileSync(propertiesFile, toPropertiesText(properties));
+    const log4j = join(dir, 'log4j.properties');
+    writeFileSync(
+      log4j,
+      [
+        'log4j.rootLogger=INFO, file',
+        'log4j.appender.file=org.apache.log4j.FileAppender',
+        `log4j.appender.file.File=${join(dir, 'logs', 'connect.log')}`,
+        'log4j.appender.file.layout=org.apache.log4j.PatternLayout',
+        'log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n',
+        'log4j.logger.org.reflections=ERROR',
+        'log4j.logger.org.apache.kafka.clients=WARN',
+        'log4j.logger.org.apache.kafka.common=WARN',
+      ].join('\n') + '\n',
+    );
+    const heap = options.heap ?? '512m';
+    const child = spawn(
+      javaExecutable(),
+      [
+        `-Xmx${heap}`,
+        `-Xms${heap}`,
+        '-XX:+UseG1GC',
+        '-cp',
+        classpath,
+        `-Dlog4j.configuration=file:${log4j}`,
+        'org.apache.kafka.connect.cli.ConnectDistributed',
+        propertiesFile,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], detached: false },
+    );
+    // Never leave a worker behind if the test process dies without a teardown.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+    const connect = new LocalConnect(child, clusterId, port, dir);
+    try {
+      await waitForPort(port, 90_000, () => child.exitCode === null);
+      await connect.waitUntilReady(90_000);
+    } catch (err) {
+      await connect.stop({ keepFiles: true });
+      throw new Error(
+        `Kafka Connect did not start: ${(err as Error).message}\n${stderr}\nlog: ${connect.logFile}`,
+      );
+    }
+    return connect;
+  }
+
+  /** Waits until the REST API answers and the worker has joined its group (GET /connectors works). */
+  private async waitUntilReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      if (this.process.exitCode !== null) throw new Error('worker exited');
+      try {
+        const res = await this.request('GET', '/connectors');
+        if (res.status === 200) return;
+        last = `${res.status} ${JSON.stringify(res.body)}`;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`REST API not ready within ${timeoutMs} ms (${last})`);
+  }
+
+  /** One REST call; the body is parsed JSON (or text, or undefined when empty). */
+  public async request(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: unknown }> {
+    const res = await fetch(`${this.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    if (text.length > 0) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+    }
+    return { status: res.status, body: parsed };
+  }
+
+  private async ok<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.request(method, path, body);
+    if (res.status < 200 || res.status >= 300)
+      throw new Error(`${method} ${path} returned ${res.status}: ${JSON.stringify(res.body)}`);
+    return res.body as T;
+  }
+
+  /** The connector classes the worker loaded from plugin.path and its class path. */
+  public async connectorPlugins(): Promise<{ class: string; type: string; version: string }[]> {
+    return this.ok('GET', '/connector-plugins?connectorsOnly=true');
+  }
+
+  /** `PUT /connector-plugins/{class}/config/validate`. */
+  public async validate(connectorClass: string, config: Record<string, string>): Promise<ConfigValidation> {
+    return this.ok('PUT', `/connector-plugins/${encodeURIComponent(connectorClass)}/config/validate`, config);
+  }
+
+  /** Creates or updates a connector (`PUT /connectors/{name}/config`). */
+  public async putConnector(name: string, config: Record<string, string>): Promise<void> {
+    await this.ok('PUT', `/connectors/${encodeURIComponent(name)}/config`, config);
+  }
+
+  public async status(name: string): Promise<ConnectorStatus | undefined> {
+    const res = await this.request('GET', `/connectors/${encodeURIComponent(name)}/status`);
+    return res.status === 200 ? (res.body as ConnectorStatus) : undefined;
+  }
+
+  /** Waits until the connector and all its tasks run; fails at once when one of them failed. */
+  public async waitForRunning(name: string, timeoutMs = 60_000): Promise<ConnectorStatus> {
+    const deadline = Date.now() + timeoutMs;
+    let last: ConnectorStatus | undefined;
+    while (Date.now() < deadline) {
+      last = await this.status(name);
+      const failed = last && [last.connector, ...last.tasks].find((s) => s.state === 'FAILED');
+      if (failed) throw new Error(`connector ${name} failed: ${failed.trace ?? JSON.stringify(last)}`);
+      if (
+        last?.connector.state === 'RUNNING' &&
+        last.tasks.length > 0 &&
+        last.tasks.every((t) => t.state === 'RUNNING')
+      )
+        return last;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`connector ${name} not running within ${timeoutMs} ms: ${JSON.stringify(last)}`);
+  }
+
+  /** Deletes a connector and waits until the worker no longer lists it. */
+  public async deleteConnector(name: string, timeoutMs = 30_000): Promise<void> {
+    const res = await this.request('DELETE', `/connectors/${encodeURIComponent(name)}`);
+    if (res.status !== 204 && res.status !== 404)
+      throw new Error(`DELETE /connectors/${name} returned ${res.status}: ${JSON.stringify(res.body)}`);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const list = await this.ok<string[]>('GET', '/connectors');
+      if (!list.includes(name)) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`connector ${name} still listed after ${timeoutMs} ms`);
+  }
+
+  /** The worker log, for failure messages. */
+  public tail(lines = 60): string {
+    return existsSync(this.logFile)
+      ? readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n')
+      : '';
+  }
+
+  /**
+   * Stops the worker: cleanly (SIGTERM: tasks stop and commit their offsets; SIGKILL after 30 s),
+   * or, with `crash`, at once (SIGKILL: nothing is committed, as when a worker host dies). Removes
+   * its files unless `keepFiles`.
+   */
+  public async stop(options: { crash?: boolean; keepFiles?: boolean } = {}): Promise<void> {
+    const child = this.process;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill(options.crash ? 'SIGKILL' : 'SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (!options.keepFiles) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
