@@ -12,7 +12,7 @@
  *          followed by a tombstone (null value) for the same key.
  */
 import { resolve } from 'node:path';
-import type { TopicSettings } from '../topics/topic-settings';
+import { TOPIC_SPECS } from '../topics/topic-specs';
 
 /**
  * The Debezium release in the plugin ZIP (connect/debezium-postgres/pom.xml pins the same one).
@@ -49,15 +49,20 @@ export const DEBEZIUM_PLUGIN_ZIP_SHA256 = `${DEBEZIUM_PLUGIN_ZIP}.sha256`;
 
 /**
  * The name the worker registers its secrets config provider under; connector configurations refer
- * to secrets as `${secretsmanager:<secret name>:<key>}`. On MSK Connect it is a Secrets Manager
- * provider (AWS_SECRETS_MANAGER_CONFIG_PROVIDER_CLASS); locally Kafka's FileConfigProvider stands
- * in under the same name.
+ * to secrets as `${secretsmanager:<secret name>:<key>}`. Both on MSK Connect and locally the
+ * provider is SECRETS_MANAGER_CONFIG_PROVIDER_CLASS from the plugin ZIP (locally it talks to a stub
+ * of the Secrets Manager API).
  */
 export const SECRETS_CONFIG_PROVIDER = 'secretsmanager';
 
-/** AWS's open-source Secrets Manager config provider for MSK Connect (msk-config-providers). */
-export const AWS_SECRETS_MANAGER_CONFIG_PROVIDER_CLASS =
-  'com.amazonaws.kafka.config.providers.SecretsManagerConfigProvider';
+/**
+ * The platform's Secrets Manager config provider (connect/secrets-manager-config-provider, built into
+ * the plugin ZIP): resolves `${secretsmanager:<secret name>:<key>}` from the JSON SecretString with
+ * the connector's service execution role. Parameters: `region`, optional `endpoint` (URL override;
+ * without `region` the region then comes from AWS_REGION) and `ttl.ms` (reuse a read secret that
+ * long; default 0: read at every resolution).
+ */
+export const SECRETS_MANAGER_CONFIG_PROVIDER_CLASS = 'platform.connect.config.SecretsManagerConfigProvider';
 
 /** The tables captured by default. */
 export const DEFAULT_CDC_TABLES: readonly string[] = ['public.orders'];
@@ -69,26 +74,23 @@ export const DEFAULT_CDC_TABLES: readonly string[] = ['public.orders'];
  */
 export const CDC_TOPIC_PREFIX = 'orders';
 
-/** `topic.heartbeat.prefix`: the heartbeat topic is `<this>.<topic.prefix>`. */
-export const CDC_HEARTBEAT_TOPIC_PREFIX = 'cdc.heartbeat';
+/**
+ * The topic Debezium writes heartbeat records to (`{"serverName":"orders"}` → `{"ts_ms":…}`), one per
+ * heartbeat interval: the catalog's cdc.heartbeat topic (the cluster does not auto-create topics).
+ */
+export const CDC_HEARTBEAT_TOPIC: string = TOPIC_SPECS.cdcHeartbeat.name;
 
 /**
- * The topic Debezium writes heartbeat records to (`{"serverName":"orders"}` → `{"ts_ms":…}`), one
- * per heartbeat interval. Not yet in the topic catalog: it must exist before the connector starts
- * (the cluster does not auto-create topics).
+ * `topic.heartbeat.prefix`: Debezium names the heartbeat topic `<prefix>.<topic.prefix>`, so the
+ * prefix is the catalog's name without `.<topic.prefix>`.
  */
-export const CDC_HEARTBEAT_TOPIC = `${CDC_HEARTBEAT_TOPIC_PREFIX}.${CDC_TOPIC_PREFIX}`;
-
-/**
- * Suggested catalog settings of the heartbeat topic: one partition (one key), delete policy and a
- * day of retention (nothing reads it; its only purpose is to let the connector commit offsets, and
- * so confirm the replication slot's position, while the captured tables are idle).
- */
-export const CDC_HEARTBEAT_TOPIC_SETTINGS: Partial<TopicSettings> = {
-  partitions: 1,
-  cleanupPolicy: 'delete',
-  retention: 24 * 60 * 60 * 1000,
-};
+export const CDC_HEARTBEAT_TOPIC_PREFIX = ((): string => {
+  const suffix = `.${CDC_TOPIC_PREFIX}`;
+  if (!CDC_HEARTBEAT_TOPIC.endsWith(suffix)) {
+    throw new Error(`the catalog's heartbeat topic must end with "${suffix}" (got "${CDC_HEARTBEAT_TOPIC}")`);
+  }
+  return CDC_HEARTBEAT_TOPIC.slice(0, -suffix.length);
+})();
 
 /** Snapshot modes the platform allows (same list as the `cdc.snapshotMode` configuration). */
 export type SnapshotMode = 'initial' | 'no_data' | 'when_needed' | 'initial_only';

@@ -4,8 +4,8 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
 import type { EnvironmentConfig } from '../config/platform-config';
 import {
   DEBEZIUM_PLUGIN_PROJECT_DIR,
@@ -32,12 +32,30 @@ class MavenPluginBundling implements ILocalBundling {
   }
 }
 
-/** Hash of what determines the plugin's content: the pinned pom and assembly descriptor. */
-function pluginSourceHash(): string {
-  const hash = createHash('sha256');
-  for (const file of ['pom.xml', 'plugin-zip.xml'])
-    hash.update(readFileSync(join(DEBEZIUM_PLUGIN_PROJECT_DIR, file)));
-  return hash.update(DEBEZIUM_VERSION).digest('hex');
+/** The config provider module built into the same ZIP. */
+const PROVIDER_DIR = join(DEBEZIUM_PLUGIN_PROJECT_DIR, '..', 'secrets-manager-config-provider');
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+/**
+ * Hash of what determines the plugin's content: the pinned poms, the assembly descriptor and the
+ * provider's sources (the build is reproducible, so equal inputs give an equal ZIP).
+ */
+export function pluginSourceHash(): string {
+  const hash = createHash('sha256').update(DEBEZIUM_VERSION);
+  const files = [
+    join(DEBEZIUM_PLUGIN_PROJECT_DIR, 'pom.xml'),
+    join(DEBEZIUM_PLUGIN_PROJECT_DIR, 'plugin-zip.xml'),
+    join(PROVIDER_DIR, 'pom.xml'),
+    ...filesUnder(join(PROVIDER_DIR, 'src', 'main')),
+  ];
+  for (const file of files)
+    hash.update(relative(DEBEZIUM_PLUGIN_PROJECT_DIR, file)).update(readFileSync(file));
+  return hash.digest('hex');
 }
 
 export interface DebeziumPluginProps {
@@ -45,9 +63,10 @@ export interface DebeziumPluginProps {
 }
 
 /**
- * The Debezium PostgreSQL connector as an MSK Connect custom plugin. MSK Connect copies a plugin at
- * creation and cannot update it, so the plugin's name and construct id carry the Debezium version:
- * a new version is a new `AWS::KafkaConnect::CustomPlugin`, and the connector moves to it.
+ * The Debezium PostgreSQL connector (and the platform's Secrets Manager config provider) as an MSK
+ * Connect custom plugin. MSK Connect copies a plugin at creation and cannot update it, so the
+ * plugin's name and construct id carry the Debezium version and a hash of the plugin's sources: any
+ * change is a new `AWS::KafkaConnect::CustomPlugin`, and the connector moves to it.
  */
 export class DebeziumPlugin extends Construct {
   public readonly asset: s3assets.Asset;
@@ -55,10 +74,11 @@ export class DebeziumPlugin extends Construct {
 
   constructor(scope: Construct, id: string, props: DebeziumPluginProps) {
     super(scope, id);
-    const version = DEBEZIUM_VERSION.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();
+    const sourceHash = pluginSourceHash();
+    const version = `${DEBEZIUM_VERSION.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}-${sourceHash.slice(0, 8)}`;
     this.asset = new s3assets.Asset(this, 'Zip', {
       path: DEBEZIUM_PLUGIN_PROJECT_DIR,
-      assetHash: pluginSourceHash(),
+      assetHash: sourceHash,
       assetHashType: AssetHashType.CUSTOM,
       bundling: {
         // Maven on this machine builds it; there is no container fallback.
@@ -68,7 +88,7 @@ export class DebeziumPlugin extends Construct {
     });
     this.plugin = new kafkaconnect.CfnCustomPlugin(this, `Plugin-${version}`, {
       name: `${props.config.platformName}-${props.config.envName}-debezium-postgres-${version}`,
-      description: `Debezium PostgreSQL connector ${DEBEZIUM_VERSION}`,
+      description: `Debezium PostgreSQL connector ${DEBEZIUM_VERSION} with the Secrets Manager config provider`,
       contentType: 'ZIP',
       location: { s3Location: { bucketArn: this.asset.bucket.bucketArn, fileKey: this.asset.s3ObjectKey } },
     });

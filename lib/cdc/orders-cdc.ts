@@ -12,7 +12,7 @@ import type { EnvironmentConfig } from '../config/platform-config';
 import type { IKafkaCluster } from '../kafka/msk-cluster';
 import type { TopicCatalog } from '../topics/topic-catalog';
 import {
-  AWS_SECRETS_MANAGER_CONFIG_PROVIDER_CLASS,
+  SECRETS_MANAGER_CONFIG_PROVIDER_CLASS,
   KAFKA_CONNECT_VERSION,
   renderDebeziumPostgresConfig,
   renderWorkerConfig,
@@ -94,7 +94,7 @@ export class OrdersCdc extends Construct {
 
     const workerProperties = renderWorkerConfig({
       secretsProvider: {
-        className: AWS_SECRETS_MANAGER_CONFIG_PROVIDER_CLASS,
+        className: SECRETS_MANAGER_CONFIG_PROVIDER_CLASS,
         params: { region: Aws.REGION },
       },
     });

@@ -6,33 +6,34 @@
  * lib/cdc/debezium-config.ts, the same function the MSK Connect construct uses; cdc.orders is created
  * with exactly the configs the dev template carries.
  *
- * Not reproducible here: AWS Secrets Manager. The worker registers Kafka's built-in
- * FileConfigProvider under the same provider name (`secretsmanager`), so the connector
- * configuration carries the same `${secretsmanager:<reference>:username|password}` placeholders,
- * resolved from a properties file written at run time instead of a secret. Also not here: IAM/TLS
- * to the brokers, RDS (a local cluster stands in) and more than one broker.
+ * Credentials come through the platform's own Secrets Manager config provider, the very class and
+ * JAR the MSK Connect worker registers (SECRETS_MANAGER_CONFIG_PROVIDER_CLASS, in the plugin ZIP):
+ * the connector configuration carries only `${secretsmanager:<secret name>:username|password}`.
+ * Secrets Manager itself is an AWS service with no local edition, and this machine reaches no AWS
+ * endpoint, so a stub of its GetSecretValue API on 127.0.0.1 (harness/secrets-manager-stub.ts)
+ * holds the secret; the provider reaches it through its `endpoint` parameter with the AWS SDK, and
+ * signs each request (SigV4) with dummy credentials from the worker's environment, which the stub
+ * verifies. Also not here: IAM/TLS to the brokers, RDS (a local cluster stands in, trusting
+ * loopback logins, so it checks the user name but not the password) and more than one broker.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Admin, Consumer } from 'kafkajs';
 import {
   CDC_HEARTBEAT_TOPIC,
-  CDC_HEARTBEAT_TOPIC_SETTINGS,
   DEBEZIUM_PLUGIN_ZIP,
   DEBEZIUM_POSTGRES_CONNECTOR_CLASS,
   DEBEZIUM_VERSION,
   SECRETS_CONFIG_PROVIDER,
   renderDebeziumPostgresConfig,
-  renderWorkerConfig,
 } from '../../lib/cdc/debezium-config';
 import { TOPIC_SPECS } from '../../lib/topics/topic-specs';
-import { synthEnvironment } from '../support/synth';
-import { templateTopics } from '../support/templates';
-import { connectAdmin, createTemplateTopics, deleteTopicsAndWait, kafkaClient } from './harness/clients';
+import { connectAdmin, deleteTopicsAndWait, kafkaClient } from './harness/clients';
 import { LocalConnect } from './harness/connect';
-import { ENGINES_DIR } from './harness/kafka';
 import { CdcDatabase } from './harness/postgres';
+import { SecretsManagerStub } from './harness/secrets-manager-stub';
+import { createCdcTopics, localAwsIdentity, startCdcWorker } from './harness/cdc';
 
 const TOPIC = TOPIC_SPECS.cdcOrders.name;
 const CONNECTOR = 'cdc-orders-postgres';
@@ -40,8 +41,10 @@ const SLOT = 'platform_cdc';
 const PUBLICATION = 'platform_cdc';
 /** Short so the test sees heartbeats quickly; environments use cdk.json's `cdc.heartbeatIntervalMs`. */
 const HEARTBEAT_MS = 1000;
-/** The local stand-in for the Secrets Manager config provider (registered under the same name). */
-const FILE_CONFIG_PROVIDER = 'org.apache.kafka.common.config.provider.FileConfigProvider';
+/** The database secret, named like an environment's (a name: `:` cannot appear in a placeholder). */
+const SECRET_NAME = 'streaming-local-orders-cdc-db';
+/** Dummy AWS credentials and region of the worker JVM; the stub accepts only requests signed with them. */
+const AWS_IDENTITY = localAwsIdentity();
 /** Quiet time after the expected records arrived, to catch any record beyond them. */
 const SETTLE_MS = 3000;
 
@@ -79,7 +82,7 @@ let db: CdcDatabase | undefined;
 let connect: LocalConnect | undefined;
 let clusterId: string | undefined;
 let consumer: Consumer | undefined;
-let secretsFile: string | undefined;
+let secrets: SecretsManagerStub | undefined;
 const received: Received[] = [];
 /** Every change made to public.orders, per order id, in commit order. */
 const expected = new Map<number, ExpectedChange[]>();
@@ -214,25 +217,7 @@ function expectExactly(id: number, changes: { value: Value; tombstone: boolean }
 
 beforeAll(async () => {
   admin = await connectAdmin();
-  const catalogTopic = templateTopics(synthEnvironment('dev').streaming).filter((t) => t.name === TOPIC);
-  expect(catalogTopic).toHaveLength(1);
-  await deleteTopicsAndWait(admin, [TOPIC, CDC_HEARTBEAT_TOPIC]);
-  await createTemplateTopics(admin, catalogTopic);
-  // Not in the catalog yet: created with the settings suggested in lib/cdc/debezium-config.ts.
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic: CDC_HEARTBEAT_TOPIC,
-        numPartitions: CDC_HEARTBEAT_TOPIC_SETTINGS.partitions!,
-        replicationFactor: 1,
-        configEntries: [
-          { name: 'cleanup.policy', value: CDC_HEARTBEAT_TOPIC_SETTINGS.cleanupPolicy! },
-          { name: 'retention.ms', value: String(CDC_HEARTBEAT_TOPIC_SETTINGS.retention!) },
-        ],
-      },
-    ],
-  });
+  await createCdcTopics(admin);
 
   consumer = kafkaClient('cdc-test-reader').consumer({
     groupId: `cdc-test-${randomBytes(4).toString('hex')}`,
@@ -252,14 +237,23 @@ beforeAll(async () => {
   });
 
   db = await CdcDatabase.create();
-  mkdirSync(ENGINES_DIR, { recursive: true });
-  secretsFile = join(ENGINES_DIR, `cdc-secrets-${randomBytes(4).toString('hex')}.properties`);
-  writeFileSync(secretsFile, `username=${db.user}\npassword=${db.password}\n`, { mode: 0o600 });
-  connect = await LocalConnect.start({
-    workerConfig: renderWorkerConfig({ secretsProvider: { className: FILE_CONFIG_PROVIDER } }),
+  secrets = await SecretsManagerStub.start(AWS_IDENTITY);
+  // The shape of an RDS-managed secret: the provider returns its scalar fields, the port as text.
+  secrets.putSecret(SECRET_NAME, {
+    engine: 'postgres',
+    host: db.host,
+    port: db.port,
+    dbname: db.name,
+    username: db.user,
+    password: db.password,
   });
+  connect = await startWorker();
   clusterId = connect.clusterId;
 });
+
+function startWorker(workerClusterId?: string): Promise<LocalConnect> {
+  return startCdcWorker(secrets!, AWS_IDENTITY, workerClusterId);
+}
 
 afterAll(async () => {
   await consumer?.disconnect();
@@ -268,7 +262,7 @@ afterAll(async () => {
     await connect.stop();
   }
   await db?.drop({ slotName: SLOT, publicationName: PUBLICATION });
-  if (secretsFile) rmSync(secretsFile, { force: true });
+  await secrets?.stop();
   await deleteTopicsAndWait(admin, [
     TOPIC,
     CDC_HEARTBEAT_TOPIC,
@@ -277,11 +271,11 @@ afterAll(async () => {
   await admin.disconnect();
 });
 
-function connectorConfig(): Record<string, string> {
+function connectorConfig(secretReference = SECRET_NAME): Record<string, string> {
   return renderDebeziumPostgresConfig({
     connectorName: CONNECTOR,
     database: { host: db!.host, port: db!.port, name: db!.name },
-    secretReference: secretsFile!,
+    secretReference,
     slotName: SLOT,
     publicationName: PUBLICATION,
     topic: TOPIC,
@@ -308,20 +302,65 @@ test('the worker runs the pinned plugin ZIP, and the pom pins the same Debezium 
 
 test('the rendered configuration validates with no error and carries no credential', async () => {
   const config = connectorConfig();
-  expect(config['database.user']).toBe(`\${${SECRETS_CONFIG_PROVIDER}:${secretsFile}:username}`);
+  expect(config['database.user']).toBe(`\${${SECRETS_CONFIG_PROVIDER}:${SECRET_NAME}:username}`);
   expect(JSON.stringify(config)).not.toContain(db!.password);
+  const before = secrets!.requests.length;
   const validation = await connect!.validate(DEBEZIUM_POSTGRES_CONNECTOR_CLASS, config);
   const errors = validation.configs.filter((c) => c.value.errors.length > 0).map((c) => c.value);
   expect(errors).toEqual([]);
   expect(validation.error_count).toBe(0);
+  // Validation resolved the placeholders (Debezium then logged in to check the connection) through
+  // the provider: GetSecretValue for the secret, signed with the worker's credentials and region.
+  expect(secrets!.requests.slice(before)).toContainEqual({
+    target: 'secretsmanager.GetSecretValue',
+    secretId: SECRET_NAME,
+    accessKeyId: AWS_IDENTITY.credentials.accessKeyId,
+    region: AWS_IDENTITY.region,
+    service: 'secretsmanager',
+    signatureValid: true,
+    status: 200,
+    error: undefined,
+  });
+});
+
+test('a missing secret or key is refused before any connector exists, naming it', async () => {
+  // Kafka Connect resolves the placeholders before it validates or stores a configuration, and
+  // answers the provider's ConfigException as an error (HTTP 500, the exception's message).
+  const missing = 'streaming-local-no-such-secret';
+  const validation = await connect!.request(
+    'PUT',
+    `/connector-plugins/${encodeURIComponent(DEBEZIUM_POSTGRES_CONNECTOR_CLASS)}/config/validate`,
+    connectorConfig(missing),
+  );
+  expect(validation.status).toBeGreaterThanOrEqual(400);
+  expect(JSON.stringify(validation.body)).toContain(`Secret '${missing}' was not found in Secrets Manager`);
+  expect(secrets!.getSecretValueCalls(missing).map((r) => r.error)).toContain('ResourceNotFoundException');
+
+  const incomplete = 'streaming-local-orders-cdc-db-incomplete';
+  secrets!.putSecret(incomplete, { username: db!.user, pass: db!.password });
+  const name = `${CONNECTOR}-incomplete`;
+  const created = await connect!.request('PUT', `/connectors/${name}/config`, {
+    ...connectorConfig(incomplete),
+    name,
+  });
+  expect(created.status).toBeGreaterThanOrEqual(400);
+  const message = JSON.stringify(created.body);
+  expect(message).toContain(`Secret '${incomplete}' has no key 'password'`);
+  // Names, never values.
+  expect(message).not.toContain(db!.password);
+  expect(message).not.toContain(db!.user);
+  expect(await connect!.status(name)).toBeUndefined();
 });
 
 test('snapshot, inserts, updates and deletes arrive in cdc.orders exactly per the contract', async () => {
   // Before the connector exists: read by the initial snapshot (__op "r").
   await insertOrder(1, 1999, 'r');
+  const reads = secrets!.getSecretValueCalls(SECRET_NAME).length;
   await connect!.putConnector(CONNECTOR, connectorConfig());
   await connect!.waitForRunning(CONNECTOR);
   await waitFor('the snapshot record', () => received.length >= 1);
+  // The task read the secret again when it started.
+  expect(secrets!.getSecretValueCalls(SECRET_NAME).length).toBeGreaterThan(reads);
   // publication.autocreate.mode=filtered: the connector published exactly the captured table.
   expect(await db!.publicationTables(PUBLICATION)).toEqual(['public.orders']);
 
@@ -348,6 +387,36 @@ test('snapshot, inserts, updates and deletes arrive in cdc.orders exactly per th
   // Source timestamps are the commit (or snapshot) times: recent, in milliseconds.
   for (const r of received.filter((x) => x.value))
     expect(Math.abs(Date.now() - (r.value!.__source_ts_ms as number))).toBeLessThan(120_000);
+});
+
+test('the connector logs in with the credentials the provider read from the secret', async () => {
+  // The replication connection holding the slot belongs to the user named only in the secret.
+  let user: string | undefined;
+  await waitFor('the slot to be in use', async () => {
+    const res = await db!.client.query<{ usename: string }>(
+      'SELECT a.usename FROM pg_replication_slots s JOIN pg_stat_activity a ON a.pid = s.active_pid WHERE s.slot_name = $1',
+      [SLOT],
+    );
+    user = res.rows[0]?.usename;
+    return user !== undefined;
+  });
+  expect(user).toBe(db!.user);
+  // Every read of the secret was signed with the worker's credentials and answered.
+  const reads = secrets!.getSecretValueCalls(SECRET_NAME);
+  expect(reads.length).toBeGreaterThan(0);
+  for (const read of reads)
+    expect(read).toMatchObject({
+      accessKeyId: AWS_IDENTITY.credentials.accessKeyId,
+      signatureValid: true,
+      status: 200,
+    });
+  // The stored configuration keeps the placeholders; the password reaches no log line.
+  const stored = (await connect!.request('GET', `/connectors/${CONNECTOR}/config`)).body as Record<
+    string,
+    string
+  >;
+  expect(stored['database.password']).toBe(`\${${SECRETS_CONFIG_PROVIDER}:${SECRET_NAME}:password}`);
+  expect(readFileSync(connect!.logFile, 'utf8')).not.toContain(db!.password);
 });
 
 test('heartbeats let an idle slot confirm WAL written by other tables', async () => {
@@ -485,12 +554,12 @@ test('a worker crash mid-stream loses nothing: every change arrives, in order pe
   for (let i = 0; i < 15; i++) await stream.next();
 
   // A new worker of the same Connect cluster takes over the connector and its committed offsets.
-  connect = await LocalConnect.start({
-    clusterId,
-    workerConfig: renderWorkerConfig({ secretsProvider: { className: FILE_CONFIG_PROVIDER } }),
-  });
+  const reads = secrets!.getSecretValueCalls(SECRET_NAME).length;
+  connect = await startWorker(clusterId);
   await connect.waitForRunning(CONNECTOR, 90_000);
   for (let i = 0; i < 10; i++) await stream.next();
   const repeats = await expectEveryChangeOfKeys(ids);
+  // The connector and task the new worker took over logged in with the secret its provider read.
+  expect(secrets!.getSecretValueCalls(SECRET_NAME).length).toBeGreaterThan(reads);
   console.log(`cdc crash/restart: ${stream.count()} changes, ${repeats} repeated records`);
 });

@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { DEBEZIUM_VERSION, KAFKA_CONNECT_VERSION } from '../../lib/cdc/debezium-config';
+import { pluginSourceHash } from '../../lib/cdc/debezium-plugin';
 import { secretNameFromArn } from '../../lib/cdc/orders-cdc';
 import {
   cdkJsonContext,
@@ -23,7 +24,7 @@ describe.each(ENVIRONMENTS)('orders CDC in %s', (envName) => {
   test('the plugin is a ZIP custom plugin named after its Debezium version', () => {
     synth.sources.hasResourceProperties('AWS::KafkaConnect::CustomPlugin', {
       ContentType: 'ZIP',
-      Name: `streaming-${envName}-debezium-postgres-${DEBEZIUM_VERSION.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}`,
+      Name: `streaming-${envName}-debezium-postgres-${DEBEZIUM_VERSION.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}-${pluginSourceHash().slice(0, 8)}`,
       Location: { S3Location: { BucketArn: Match.anyValue(), FileKey: Match.stringLikeRegexp('\\.zip$') } },
     });
   });
@@ -73,7 +74,7 @@ describe.each(ENVIRONMENTS)('orders CDC in %s', (envName) => {
     const text = JSON.stringify(worker.Properties.PropertiesFileContent['Fn::Base64']);
     expect(text).toContain('config.providers=secretsmanager');
     expect(text).toContain(
-      'config.providers.secretsmanager.class=com.amazonaws.kafka.config.providers.SecretsManagerConfigProvider',
+      'config.providers.secretsmanager.class=platform.connect.config.SecretsManagerConfigProvider',
     );
     expect(text).toContain('value.converter.schemas.enable=false');
   });

@@ -6,31 +6,25 @@
  *
  * Starts a Kafka broker (or uses `--bootstrap host:port`), creates cdc.orders with the dev template's
  * configs and the heartbeat topic, a fresh PostgreSQL database with public.orders, a Kafka Connect
- * 3.7 worker with the Debezium plugin ZIP and the connector, then prints every record of cdc.orders
+ * 3.7 worker with the Debezium plugin ZIP (credentials through the platform's Secrets Manager
+ * config provider and a local stub of the service) and the connector, then prints every record of cdc.orders
  * as `partition@offset key -> value`. Ctrl-C (or the end of --demo) removes all of it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  CDC_HEARTBEAT_TOPIC,
-  CDC_HEARTBEAT_TOPIC_SETTINGS,
-  DEBEZIUM_VERSION,
-  renderDebeziumPostgresConfig,
-  renderWorkerConfig,
-} from '../../../lib/cdc/debezium-config';
+import { DEBEZIUM_VERSION, renderDebeziumPostgresConfig } from '../../../lib/cdc/debezium-config';
 import { TOPIC_SPECS } from '../../../lib/topics/topic-specs';
-import { synthEnvironment } from '../../support/synth';
-import { templateTopics } from '../../support/templates';
-import { connectAdmin, createTemplateTopics, deleteTopicsAndWait, kafkaClient } from '../harness/clients';
+import { CDC_TOPICS, createCdcTopics, localAwsIdentity, startCdcWorker } from '../harness/cdc';
+import { connectAdmin, deleteTopicsAndWait, kafkaClient } from '../harness/clients';
 import { LocalConnect } from '../harness/connect';
-import { ENGINES_DIR, LocalKafka } from '../harness/kafka';
+import { LocalKafka } from '../harness/kafka';
 import { CdcDatabase } from '../harness/postgres';
+import { SecretsManagerStub } from '../harness/secrets-manager-stub';
 
 const TOPIC = TOPIC_SPECS.cdcOrders.name;
 const CONNECTOR = 'cdc-orders-postgres';
 const SLOT = 'platform_cdc';
 const PUBLICATION = 'platform_cdc';
+const SECRET_NAME = 'streaming-local-orders-cdc-db';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -52,36 +46,17 @@ async function main(): Promise<void> {
 
     const admin = await connectAdmin();
     cleanups.push(() => admin.disconnect());
-    await createTemplateTopics(
-      admin,
-      templateTopics(synthEnvironment('dev').streaming).filter((t) => t.name === TOPIC),
-    );
-    await admin.createTopics({
-      topics: [
-        {
-          topic: CDC_HEARTBEAT_TOPIC,
-          numPartitions: CDC_HEARTBEAT_TOPIC_SETTINGS.partitions,
-          configEntries: [
-            { name: 'cleanup.policy', value: CDC_HEARTBEAT_TOPIC_SETTINGS.cleanupPolicy! },
-            { name: 'retention.ms', value: String(CDC_HEARTBEAT_TOPIC_SETTINGS.retention) },
-          ],
-        },
-      ],
-    });
-    cleanups.push(() => deleteTopicsAndWait(admin, [TOPIC, CDC_HEARTBEAT_TOPIC]));
+    await createCdcTopics(admin);
+    cleanups.push(() => deleteTopicsAndWait(admin, [...CDC_TOPICS]));
 
     const db = await CdcDatabase.create();
     cleanups.push(() => db.drop({ slotName: SLOT, publicationName: PUBLICATION }));
-    mkdirSync(ENGINES_DIR, { recursive: true });
-    const secretsFile = join(ENGINES_DIR, `cdc-secrets-${randomBytes(4).toString('hex')}.properties`);
-    writeFileSync(secretsFile, `username=${db.user}\npassword=${db.password}\n`, { mode: 0o600 });
-    cleanups.push(() => Promise.resolve(rmSync(secretsFile, { force: true })));
-
-    const connect = await LocalConnect.start({
-      workerConfig: renderWorkerConfig({
-        secretsProvider: { className: 'org.apache.kafka.common.config.provider.FileConfigProvider' },
-      }),
-    });
+    // The platform's Secrets Manager provider, against a local stub of the service.
+    const identity = localAwsIdentity();
+    const secrets = await SecretsManagerStub.start(identity);
+    cleanups.push(() => secrets.stop());
+    secrets.putSecret(SECRET_NAME, { username: db.user, password: db.password });
+    const connect = await startCdcWorker(secrets, identity);
     cleanups.push(() => deleteTopicsAndWait(admin, LocalConnect.internalTopics(connect.clusterId)));
     cleanups.push(() => connect.stop());
     cleanups.push(() => connect.deleteConnector(CONNECTOR));
@@ -90,7 +65,7 @@ async function main(): Promise<void> {
       renderDebeziumPostgresConfig({
         connectorName: CONNECTOR,
         database: { host: db.host, port: db.port, name: db.name },
-        secretReference: secretsFile,
+        secretReference: SECRET_NAME,
         slotName: SLOT,
         publicationName: PUBLICATION,
         topic: TOPIC,

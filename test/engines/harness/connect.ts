@@ -15,14 +15,33 @@ import { freePort, waitForPort } from './ports';
 
 export const CONNECT_POM_DIR = resolve(__dirname, '..', 'connect');
 
+/** The newest modification time of the files under `dir`, build output (`target/`) aside. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'target') continue;
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
 /**
- * Builds the MSK Connect plugin ZIP with Maven when it is missing or older than its pom/descriptor,
- * then checks it against its .sha256 file. Returns the ZIP's path.
+ * Builds the MSK Connect plugin ZIP with Maven when it is missing or older than its pom/descriptor
+ * or any source of the modules the pom builds with it (the Secrets Manager config provider), then
+ * checks it against its .sha256 file. Returns the ZIP's path.
  */
 export function ensurePluginZip(zip = DEBEZIUM_PLUGIN_ZIP, projectDir = DEBEZIUM_PLUGIN_PROJECT_DIR): string {
-  const sources = readdirSync(projectDir)
-    .filter((f) => f.endsWith('.xml'))
-    .map((f) => statSync(join(projectDir, f)).mtimeMs);
+  const pom = readFileSync(join(projectDir, 'pom.xml'), 'utf8');
+  const modules = [...pom.matchAll(/<module>([^<]+)<\/module>/g)].map((m) =>
+    resolve(projectDir, m[1]!.trim()),
+  );
+  const sources = [
+    ...readdirSync(projectDir)
+      .filter((f) => f.endsWith('.xml'))
+      .map((f) => statSync(join(projectDir, f)).mtimeMs),
+    ...modules.map(newestSource),
+  ];
   const checksumFile = zip === DEBEZIUM_PLUGIN_ZIP ? DEBEZIUM_PLUGIN_ZIP_SHA256 : `${zip}.sha256`;
   if (!existsSync(zip) || !existsSync(checksumFile) || Math.max(...sources) > statSync(zip).mtimeMs) {
     execFileSync('mvn', ['-B', '-q', '-f', join(projectDir, 'pom.xml'), 'package'], { stdio: 'inherit' });
@@ -74,6 +93,11 @@ export interface LocalConnectOptions {
   readonly heap?: string;
   /** Extra local worker properties. */
   readonly properties?: Readonly<Record<string, string>>;
+  /**
+   * Environment variables of the worker JVM on top of this process's environment, e.g. the AWS
+   * credentials and region the Secrets Manager config provider's default chains read.
+   */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -165,7 +189,7 @@ export class LocalConnect {
         'org.apache.kafka.connect.cli.ConnectDistributed',
         propertiesFile,
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'], detached: false },
+      { stdio: ['ignore', 'ignore', 'pipe'], detached: false, env: { ...process.env, ...options.env } },
     );
     // Never leave a worker behind if the test process dies without a teardown.
     const killOnExit = () => child.kill('SIGKILL');
