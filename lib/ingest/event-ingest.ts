@@ -6,7 +6,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { NagSuppressions } from 'cdk-nag';
+import { NagSuppressions } from '../private/nag';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
 import { PlatformFunction } from '../lambda/platform-function';

@@ -4,12 +4,48 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { NagSuppressions } from 'cdk-nag';
+import { NagSuppressions } from '../private/nag';
 import { Construct } from 'constructs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import type { EnvironmentConfig } from '../config/platform-config';
 
 const ROOT = join(__dirname, '..', '..');
+
+function filesUnder(dir: string, suffix: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((e) =>
+      e.isDirectory()
+        ? filesUnder(join(dir, e.name), suffix)
+        : e.name.endsWith(suffix)
+          ? [join(dir, e.name)]
+          : [],
+    );
+}
+
+let sourceHash: string | undefined;
+
+/**
+ * A hash of everything a bundle can be made of: every TypeScript file under lambda/ and lib/ (which
+ * handlers may import), the lockfile and this file (the bundling options). Bundles are then reused
+ * from the output directory while none of it changes, instead of running esbuild at every synth.
+ */
+function bundleSourceHash(): string {
+  sourceHash ??= (() => {
+    const hash = createHash('sha256');
+    const files = [
+      ...filesUnder(join(ROOT, 'lambda'), '.ts'),
+      ...filesUnder(join(ROOT, 'lib'), '.ts'),
+      join(ROOT, 'package-lock.json'),
+      __filename,
+    ];
+    for (const file of files) hash.update(relative(ROOT, file)).update(readFileSync(file));
+    return hash.digest('hex');
+  })();
+  return sourceHash;
+}
 
 export interface PlatformFunctionProps {
   readonly config: EnvironmentConfig;
@@ -95,6 +131,7 @@ export class PlatformFunction extends Construct {
         // Everything is bundled at pinned versions, the AWS SDK included: no drift with the runtime's copy.
         externalModules: [],
         forceDockerBundling: false,
+        assetHash: createHash('sha256').update(bundleSourceHash()).update(props.handlerDir).digest('hex'),
       },
     });
     NagSuppressions.addResourceSuppressions(
