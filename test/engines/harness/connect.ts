@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -11,6 +11,7 @@ import {
 import { bootstrap } from './clients';
 import { ENGINES_DIR } from './kafka';
 import { javaExecutable, resolveClasspath } from './maven';
+import { spawnJvm, stopProcess } from './jvm';
 import { freePort, waitForPort } from './ports';
 
 export const CONNECT_POM_DIR = resolve(__dirname, '..', 'connect');
@@ -176,27 +177,18 @@ export class LocalConnect {
         'log4j.logger.org.apache.kafka.common=WARN',
       ].join('\n') + '\n',
     );
-    const heap = options.heap ?? '512m';
-    const child = spawn(
-      javaExecutable(),
+    const jvm = spawnJvm(
       [
-        `-Xmx${heap}`,
-        `-Xms${heap}`,
-        '-XX:+UseG1GC',
         '-cp',
         classpath,
         `-Dlog4j.configuration=file:${log4j}`,
         'org.apache.kafka.connect.cli.ConnectDistributed',
         propertiesFile,
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'], detached: false, env: { ...process.env, ...options.env } },
+      { heap: options.heap, env: options.env },
     );
-    // Never leave a worker behind if the test process dies without a teardown.
-    const killOnExit = () => child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    child.once('exit', () => process.removeListener('exit', killOnExit));
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+    const child = jvm.child;
+    const stderr = () => jvm.stderrTail();
     const connect = new LocalConnect(child, clusterId, port, dir);
     try {
       await waitForPort(port, 90_000, () => child.exitCode === null);
@@ -204,7 +196,7 @@ export class LocalConnect {
     } catch (err) {
       await connect.stop({ keepFiles: true });
       throw new Error(
-        `Kafka Connect did not start: ${(err as Error).message}\n${stderr}\nlog: ${connect.logFile}`,
+        `Kafka Connect did not start: ${(err as Error).message}\n${stderr()}\nlog: ${connect.logFile}`,
       );
     }
     return connect;
@@ -325,14 +317,7 @@ export class LocalConnect {
    * its files unless `keepFiles`.
    */
   public async stop(options: { crash?: boolean; keepFiles?: boolean } = {}): Promise<void> {
-    const child = this.process;
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill(options.crash ? 'SIGKILL' : 'SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopProcess(this.process, { crash: options.crash });
     if (!options.keepFiles) rmSync(this.dir, { recursive: true, force: true });
   }
 }

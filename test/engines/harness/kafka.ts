@@ -1,9 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { javaExecutable, resolveClasspath } from './maven';
+import { spawnJvm, stopProcess } from './jvm';
 import { freePort, waitForPort } from './ports';
 
 export const KAFKA_POM_DIR = resolve(__dirname, '..', 'kafka');
@@ -126,24 +127,8 @@ export class LocalKafka {
         stdio: 'ignore',
       },
     );
-    const child = spawn(
-      java,
-      [
-        `-Xmx${options.heap ?? '512m'}`,
-        `-Xms${options.heap ?? '512m'}`,
-        '-XX:+UseG1GC',
-        ...jvm,
-        'kafka.Kafka',
-        propertiesFile,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'], detached: false },
-    );
-    // Never leave a broker behind if the test process dies without a teardown.
-    const killOnExit = () => child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    child.once('exit', () => process.removeListener('exit', killOnExit));
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+    const jvmProcess = spawnJvm([...jvm, 'kafka.Kafka', propertiesFile], { heap: options.heap });
+    const child = jvmProcess.child;
     const kafka = new LocalKafka(child, port, dir);
     if (scramPort) kafka.saslBootstrap = `127.0.0.1:${scramPort}`;
     try {
@@ -151,7 +136,9 @@ export class LocalKafka {
       await kafka.waitUntilReady();
     } catch (err) {
       await kafka.stop({ keepFiles: true });
-      throw new Error(`Kafka did not start: ${(err as Error).message}\n${stderr}\nlog: ${kafka.logFile}`);
+      throw new Error(
+        `Kafka did not start: ${(err as Error).message}\n${jvmProcess.stderrTail()}\nlog: ${kafka.logFile}`,
+      );
     }
     return kafka;
   }
@@ -190,14 +177,7 @@ export class LocalKafka {
 
   /** Stops the broker cleanly (SIGTERM, then SIGKILL after 30 s) and removes its files. */
   public async stop(options: { keepFiles?: boolean } = {}): Promise<void> {
-    const child = this.process;
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopProcess(this.process);
     if (!options.keepFiles) rmSync(this.dir, { recursive: true, force: true });
   }
 }
