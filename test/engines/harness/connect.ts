@@ -11,7 +11,7 @@ import {
 import { bootstrap } from './clients';
 import { ENGINES_DIR } from './kafka';
 import { javaExecutable, resolveClasspath } from './maven';
-import { spawnJvm, stopProcess } from './jvm';
+import { spawnJvm, stopProcess, writeLog4jConfig } from './jvm';
 import { freePort, waitForPort } from './ports';
 
 export const CONNECT_POM_DIR = resolve(__dirname, '..', 'connect');
@@ -163,20 +163,11 @@ export class LocalConnect {
     };
     const propertiesFile = join(dir, 'worker.properties');
     writeFileSync(propertiesFile, toPropertiesText(properties));
-    const log4j = join(dir, 'log4j.properties');
-    writeFileSync(
-      log4j,
-      [
-        'log4j.rootLogger=INFO, file',
-        'log4j.appender.file=org.apache.log4j.FileAppender',
-        `log4j.appender.file.File=${join(dir, 'logs', 'connect.log')}`,
-        'log4j.appender.file.layout=org.apache.log4j.PatternLayout',
-        'log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n',
-        'log4j.logger.org.reflections=ERROR',
-        'log4j.logger.org.apache.kafka.clients=WARN',
-        'log4j.logger.org.apache.kafka.common=WARN',
-      ].join('\n') + '\n',
-    );
+    const log4j = writeLog4jConfig(join(dir, 'log4j.properties'), join(dir, 'logs', 'connect.log'), {
+      'org.reflections': 'ERROR',
+      'org.apache.kafka.clients': 'WARN',
+      'org.apache.kafka.common': 'WARN',
+    });
     const jvm = spawnJvm(
       [
         '-cp',

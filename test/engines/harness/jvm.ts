@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { javaExecutable } from './maven';
 
 export interface JvmOptions {
@@ -48,4 +49,25 @@ export async function stopProcess(
   const timer = setTimeout(() => child.kill('SIGKILL'), options.graceMs ?? 30_000);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * Writes a reload4j configuration that sends everything from INFO up to `logFile` (Kafka and Kafka
+ * Connect 3.x log through log4j 1.x), with per-logger levels; returns its path.
+ */
+export function writeLog4jConfig(
+  path: string,
+  logFile: string,
+  levels: Readonly<Record<string, string>> = {},
+): string {
+  const lines = [
+    'log4j.rootLogger=INFO, file',
+    'log4j.appender.file=org.apache.log4j.FileAppender',
+    `log4j.appender.file.File=${logFile}`,
+    'log4j.appender.file.layout=org.apache.log4j.PatternLayout',
+    'log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n',
+    ...Object.entries(levels).map(([logger, level]) => `log4j.logger.${logger}=${level}`),
+  ];
+  writeFileSync(path, lines.join('\n') + '\n');
+  return path;
 }

@@ -4,7 +4,7 @@ import { mkdirSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { javaExecutable, resolveClasspath } from './maven';
-import { spawnJvm, stopProcess } from './jvm';
+import { spawnJvm, stopProcess, writeLog4jConfig } from './jvm';
 import { freePort, waitForPort } from './ports';
 
 export const KAFKA_POM_DIR = resolve(__dirname, '..', 'kafka');
@@ -98,19 +98,9 @@ export class LocalKafka {
         .map(([k, v]) => `${k}=${v}`)
         .join('\n') + '\n',
     );
-    const log4j = join(dir, 'log4j.properties');
-    writeFileSync(
-      log4j,
-      [
-        'log4j.rootLogger=INFO, file',
-        'log4j.appender.file=org.apache.log4j.FileAppender',
-        `log4j.appender.file.File=${join(dir, 'logs', 'server.log')}`,
-        'log4j.appender.file.layout=org.apache.log4j.PatternLayout',
-        'log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n',
-        'log4j.logger.kafka.request.logger=WARN',
-        'log4j.logger.org.apache.kafka.controller=INFO',
-      ].join('\n') + '\n',
-    );
+    const log4j = writeLog4jConfig(join(dir, 'log4j.properties'), join(dir, 'logs', 'server.log'), {
+      'kafka.request.logger': 'WARN',
+    });
     const java = javaExecutable();
     const jvm = ['-cp', classpath, `-Dlog4j.configuration=file:${log4j}`];
     const clusterId = execFileSync(java, [...jvm, 'kafka.tools.StorageTool', 'random-uuid'], {
