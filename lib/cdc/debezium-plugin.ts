@@ -4,9 +4,10 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { copyFileSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { EnvironmentConfig } from '../config/platform-config';
+import { filesUnder, hashSources } from '../private/source-hash';
 import {
   DEBEZIUM_PLUGIN_PROJECT_DIR,
   DEBEZIUM_PLUGIN_ZIP,
@@ -35,27 +36,24 @@ class MavenPluginBundling implements ILocalBundling {
 /** The config provider module built into the same ZIP. */
 const PROVIDER_DIR = join(DEBEZIUM_PLUGIN_PROJECT_DIR, '..', 'secrets-manager-config-provider');
 
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .sort((a, b) => a.name.localeCompare(b.name))
-    .flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
-}
-
 /**
  * Hash of what determines the plugin's content: the pinned poms, the assembly descriptor and the
  * provider's sources (the build is reproducible, so equal inputs give an equal ZIP).
  */
+let pluginHash: string | undefined;
+
 export function pluginSourceHash(): string {
-  const hash = createHash('sha256').update(DEBEZIUM_VERSION);
-  const files = [
-    join(DEBEZIUM_PLUGIN_PROJECT_DIR, 'pom.xml'),
-    join(DEBEZIUM_PLUGIN_PROJECT_DIR, 'plugin-zip.xml'),
-    join(PROVIDER_DIR, 'pom.xml'),
-    ...filesUnder(join(PROVIDER_DIR, 'src', 'main')),
-  ];
-  for (const file of files)
-    hash.update(relative(DEBEZIUM_PLUGIN_PROJECT_DIR, file)).update(readFileSync(file));
-  return hash.digest('hex');
+  pluginHash ??= hashSources(
+    DEBEZIUM_PLUGIN_PROJECT_DIR,
+    [
+      join(DEBEZIUM_PLUGIN_PROJECT_DIR, 'pom.xml'),
+      join(DEBEZIUM_PLUGIN_PROJECT_DIR, 'plugin-zip.xml'),
+      join(PROVIDER_DIR, 'pom.xml'),
+      ...filesUnder(join(PROVIDER_DIR, 'src', 'main')),
+    ],
+    DEBEZIUM_VERSION,
+  );
+  return pluginHash;
 }
 
 export interface DebeziumPluginProps {

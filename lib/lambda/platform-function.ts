@@ -5,45 +5,27 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from '../private/nag';
+import { filesUnder, hashSources } from '../private/source-hash';
 import { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { EnvironmentConfig } from '../config/platform-config';
 
 const ROOT = join(__dirname, '..', '..');
-
-function filesUnder(dir: string, suffix: string): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .sort((a, b) => a.name.localeCompare(b.name))
-    .flatMap((e) =>
-      e.isDirectory()
-        ? filesUnder(join(dir, e.name), suffix)
-        : e.name.endsWith(suffix)
-          ? [join(dir, e.name)]
-          : [],
-    );
-}
 
 let sourceHash: string | undefined;
 
 /**
  * A hash of everything a bundle can be made of: every TypeScript file under lambda/ and lib/ (which
- * handlers may import), the lockfile and this file (the bundling options). Bundles are then reused
+ * handlers may import; this file, with the bundling options, among them) and the lockfile. Bundles are then reused
  * from the output directory while none of it changes, instead of running esbuild at every synth.
  */
 function bundleSourceHash(): string {
-  sourceHash ??= (() => {
-    const hash = createHash('sha256');
-    const files = [
-      ...filesUnder(join(ROOT, 'lambda'), '.ts'),
-      ...filesUnder(join(ROOT, 'lib'), '.ts'),
-      join(ROOT, 'package-lock.json'),
-      __filename,
-    ];
-    for (const file of files) hash.update(relative(ROOT, file)).update(readFileSync(file));
-    return hash.digest('hex');
-  })();
+  sourceHash ??= hashSources(ROOT, [
+    ...filesUnder(join(ROOT, 'lambda'), '.ts'),
+    ...filesUnder(join(ROOT, 'lib'), '.ts'),
+    join(ROOT, 'package-lock.json'), // lib/ includes this file, so the bundling options count too
+  ]);
   return sourceHash;
 }
 

@@ -30,6 +30,20 @@ describe('prod retains every stateful resource', () => {
   });
 });
 
+describe("prod keeps the sources' data", () => {
+  const { sources } = synthEnvironment('prod');
+
+  test('the orders database leaves a snapshot and is deletion-protected', () => {
+    expect(deletionPolicies(sources, 'AWS::RDS::DBInstance')).toEqual(['Snapshot']);
+    sources.hasResourceProperties('AWS::RDS::DBInstance', { DeletionProtection: true });
+  });
+
+  test('the bridge buckets and every log group are retained', () => {
+    expect(new Set(deletionPolicies(sources, 'AWS::S3::Bucket'))).toEqual(new Set(['Retain']));
+    expect(new Set(deletionPolicies(sources, 'AWS::Logs::LogGroup'))).toEqual(new Set(['Retain']));
+  });
+});
+
 describe('dev may destroy its data, but never its topics silently', () => {
   const { streaming } = synthEnvironment('dev');
 
