@@ -14,6 +14,7 @@ import type { EnvironmentConfig } from '../config/platform-config';
 import { producerAcls } from '../kafka/acl-model';
 import { KafkaAcls } from '../kafka/kafka-acls';
 import { IOT_BRIDGE_SCRAM_USER, type IKafkaCluster } from '../kafka/msk-cluster';
+import { grantSecretRead } from '../security/secret-access';
 import {
   parseErrorMetric,
   renderTopicRule,
@@ -104,7 +105,8 @@ export class IotTelemetryBridge extends Construct {
       }),
       description: `${ruleName}: read the SCRAM secret, write error documents`,
     });
-    props.scramSecret.grantRead(ruleRole);
+    // get_secret() decrypts through Secrets Manager with this role: read plus kms:Decrypt on the key.
+    grantSecretRead(props.scramSecret, ruleRole);
     this.bucket.grantPut(ruleRole, `${ruleName}/*`);
 
     // The VPC destination: IoT Core places ENIs in the private subnets with the bridge's group.

@@ -5,6 +5,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as msk from 'aws-cdk-lib/aws-msk';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { NagSuppressions } from '../private/nag';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
@@ -47,6 +48,16 @@ export class MskCluster extends Construct implements IKafkaCluster {
   /** The `AmazonMSK_` secret of {@link IOT_BRIDGE_SCRAM_USER}, associated with the cluster. */
   public readonly scramSecret: secretsmanager.Secret;
   public readonly brokerLogGroup: logs.LogGroup;
+  /**
+   * The cluster's UUID (the last part of its ARN), `arn:...:topic/<name>/<uuid>/` and
+   * `arn:...:group/<name>/<uuid>/`: derived here, in the stack that owns the cluster, and published
+   * as SSM parameters whose values other stacks read as plain stack outputs. (Deriving them in a
+   * consuming stack would put a cross-stack reference inside `Fn::Split`, which CloudFormation does
+   * not document and cfn-lint rejects: E1022.)
+   */
+  public readonly clusterUuid: string;
+  public readonly topicArnPrefix: string;
+  public readonly groupArnPrefix: string;
 
   constructor(scope: Construct, id: string, props: MskClusterProps) {
     super(scope, id);
@@ -108,6 +119,36 @@ export class MskCluster extends Construct implements IKafkaCluster {
     this.cluster.applyRemovalPolicy(stateful);
     this.clusterArn = this.cluster.attrArn;
 
+    const parameterPrefix = `/${config.platformName}/${config.envName}/msk`;
+    const publish = (id: string, name: string, value: string, description: string): string =>
+      new ssm.CfnParameter(this, id, {
+        name: `${parameterPrefix}/${name}`,
+        type: 'String',
+        value,
+        description,
+      }).attrValue;
+    const uuid = Fn.select(2, Fn.split('/', this.clusterArn));
+    const resourceArn = (kind: string) =>
+      `arn:${Aws.PARTITION}:kafka:${Aws.REGION}:${Aws.ACCOUNT_ID}:${kind}/${this.clusterName}/${uuid}/`;
+    this.clusterUuid = publish(
+      'UuidParameter',
+      'cluster-uuid',
+      uuid,
+      `UUID of the ${this.clusterName} MSK cluster`,
+    );
+    this.topicArnPrefix = publish(
+      'TopicArnPrefixParameter',
+      'topic-arn-prefix',
+      resourceArn('topic'),
+      `IAM resource prefix of the topics of ${this.clusterName} (append a topic name)`,
+    );
+    this.groupArnPrefix = publish(
+      'GroupArnPrefixParameter',
+      'group-arn-prefix',
+      resourceArn('group'),
+      `IAM resource prefix of the consumer groups of ${this.clusterName} (append a group name)`,
+    );
+
     this.scramSecret = new secretsmanager.Secret(this, 'IotBridgeScram', {
       secretName: `AmazonMSK_${config.platformName}-${config.envName}-${IOT_BRIDGE_SCRAM_USER}`,
       description: `SASL/SCRAM credentials of ${IOT_BRIDGE_SCRAM_USER} (IoT Core Kafka rule action) on ${this.clusterName}`,
@@ -144,17 +185,12 @@ export class MskCluster extends Construct implements IKafkaCluster {
 
   /** The ARN of a topic for IAM policies. */
   public topicArn(topicName: string): string {
-    return `arn:${Aws.PARTITION}:kafka:${Aws.REGION}:${Aws.ACCOUNT_ID}:topic/${this.clusterName}/${this.clusterUuid}/${topicName}`;
+    return `${this.topicArnPrefix}${topicName}`;
   }
 
   /** The ARN of a consumer group for IAM policies. */
   public groupArn(groupName: string): string {
-    return `arn:${Aws.PARTITION}:kafka:${Aws.REGION}:${Aws.ACCOUNT_ID}:group/${this.clusterName}/${this.clusterUuid}/${groupName}`;
-  }
-
-  /** The cluster's UUID, the last part of its ARN (`cluster/<name>/<uuid>`). */
-  public get clusterUuid(): string {
-    return Fn.select(2, Fn.split('/', this.clusterArn));
+    return `${this.groupArnPrefix}${groupName}`;
   }
 
   /** Lets a principal connect to the cluster with IAM authentication. */
