@@ -35,7 +35,13 @@ export function environmentTemplates(
   overrides: Record<string, unknown> = {},
 ): Map<string, CfnTemplate> {
   const app = new App({
-    context: { ...cdkJsonContext(), env: envName, 'aws:cdk:bundling-stacks': [], ...overrides },
+    context: {
+      ...cdkJsonContext(),
+      env: envName,
+      'aws:cdk:bundling-stacks': [],
+      '@aws-cdk/core:annotationsInValidationReport': false,
+      ...overrides,
+    },
     builtinCloudFormationValidation: false,
   });
   for (const config of loadEnvironments(app.node.getAllContext())) buildEnvironment(app, config);
