@@ -40,6 +40,7 @@ export function environmentTemplates(
       env: envName,
       'aws:cdk:bundling-stacks': [],
       '@aws-cdk/core:annotationsInValidationReport': false,
+      'aws:cdk:enable-path-metadata': true,
       ...overrides,
     },
     builtinCloudFormationValidation: false,
@@ -149,4 +150,72 @@ export function findIntrinsics(value: unknown, key: string, path: string[] = [])
   return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) =>
     k === key ? [path] : findIntrinsics(v, key, [...path, k]),
   );
+}
+
+/** A construct path without its stack's `<platform>-<env>-` prefix and the trailing `/Resource`. */
+function shortPath(templates: ReadonlyMap<string, CfnTemplate>, id: ResourceId): string {
+  const resource = resourceOf(templates, id) as CfnResource & { Metadata?: Record<string, string> };
+  const path = resource.Metadata?.['aws:cdk:path'] ?? `${id.stack}/${id.logicalId}`;
+  return path.replace(/^[a-z0-9]+-[a-z0-9]+-/, '').replace(/\/Resource$/, '');
+}
+
+/**
+ * A template value as readable text, for hand-written expectations: literals as they are,
+ * pseudo parameters as `${AWS::Region}`, a resource attribute as `{<stack>/<construct path>.<attr>}`
+ * (followed across stacks), a `Ref` to a resource as `{<path>}`, `Fn::Join` concatenated.
+ */
+export function renderValue(
+  templates: ReadonlyMap<string, CfnTemplate>,
+  stack: string,
+  value: unknown,
+): string {
+  if (typeof value === 'string' || typeof value === 'number') return String(value);
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value);
+  const v = value as Record<string, unknown>;
+  if (typeof v.Ref === 'string') {
+    if (v.Ref.startsWith('AWS::')) return `\${${v.Ref}}`;
+    return `{${shortPath(templates, { stack, logicalId: v.Ref })}}`;
+  }
+  if (Array.isArray(v['Fn::GetAtt'])) {
+    const [logicalId, attribute] = v['Fn::GetAtt'] as [string, string];
+    return `{${shortPath(templates, { stack, logicalId })}.${attribute}}`;
+  }
+  const out = v['Fn::GetStackOutput'] as { StackName: string; OutputName: string } | undefined;
+  if (out) {
+    const output = templates.get(out.StackName)?.Outputs?.[out.OutputName];
+    if (!output) throw new Error(`missing output ${out.StackName}.${out.OutputName}`);
+    return renderValue(templates, out.StackName, output.Value);
+  }
+  if (Array.isArray(v['Fn::Join'])) {
+    const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map((p) => renderValue(templates, stack, p)).join(separator);
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * Every role's permissions as `action -> sorted resources` (a statement with a condition marks its
+ * resources `(if <condition keys>)`), keyed by the role's construct path without the stack prefix.
+ */
+export function rolePermissions(
+  templates: ReadonlyMap<string, CfnTemplate>,
+  actionFilter: (action: string) => boolean = () => true,
+): Record<string, Record<string, string[]>> {
+  const result: Record<string, Record<string, string[]>> = {};
+  for (const st of roleStatements(templates)) {
+    const role = shortPath(templates, st.role);
+    const condition = st.condition
+      ? ` (if ${Object.entries(st.condition as Record<string, Record<string, unknown>>)
+          .flatMap(([op, kv]) =>
+            Object.entries(kv).map(([k, val]) => `${op} ${k} ${renderValue(templates, st.role.stack, val)}`),
+          )
+          .join(', ')})`
+      : '';
+    for (const action of st.actions.filter(actionFilter)) {
+      const entry = ((result[role] ??= {})[`${st.effect === 'Deny' ? 'DENY ' : ''}${action}`] ??= []);
+      for (const r of st.resources) entry.push(`${renderValue(templates, st.role.stack, r)}${condition}`);
+      entry.sort();
+    }
+  }
+  return result;
 }
