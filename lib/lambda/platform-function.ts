@@ -29,6 +29,14 @@ function bundleSourceHash(): string {
   return sourceHash;
 }
 
+/** The esbuild options every function is bundled with (test/unit/bundles.test.ts builds with them too). */
+export const BUNDLING = {
+  minify: true,
+  target: 'node22',
+  // Everything is bundled at pinned versions, the AWS SDK included: no drift with the runtime's copy.
+  externalModules: [] as string[],
+} as const;
+
 export interface PlatformFunctionProps {
   readonly config: EnvironmentConfig;
   /** The folder under lambda/ whose index.ts exports `handler`. */
@@ -131,13 +139,12 @@ export class PlatformFunction extends Construct {
       securityGroups: props.securityGroup ? [props.securityGroup] : undefined,
       allowPublicSubnet: false,
       bundling: {
-        minify: true,
+        minify: BUNDLING.minify,
         sourceMap: props.sourceMap ?? false,
         sourcesContent: false,
-        target: 'node22',
+        target: BUNDLING.target,
         format: nodejs.OutputFormat.CJS,
-        // Everything is bundled at pinned versions, the AWS SDK included: no drift with the runtime's copy.
-        externalModules: [],
+        externalModules: [...BUNDLING.externalModules],
         forceDockerBundling: false,
         assetHash: createHash('sha256')
           .update(bundleSourceHash())
