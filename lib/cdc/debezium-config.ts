@@ -11,6 +11,7 @@
  *          __lsn and __source_ts_ms. A delete is a record with __op "d" and __deleted "true"
  *          followed by a tombstone (null value) for the same key.
  */
+import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { TOPIC_SPECS } from '../topics/topic-specs';
 
@@ -118,7 +119,11 @@ export interface DebeziumPostgresConnectorOptions {
   readonly tables?: readonly string[];
   /** The logical replication slot (fixed: a new name would start from scratch and leak the old slot). */
   readonly slotName: string;
-  /** The publication, created by the connector for exactly `tables` (`filtered`). */
+  /**
+   * The publication, created by the table owner for exactly `tables` (renderSourceDatabaseSetup in
+   * source-database.ts); the connector only checks that it exists (`publication.autocreate.mode`
+   * `disabled`), so its login needs no ownership and no CREATE.
+   */
   readonly publicationName: string;
   /** The target topic: the catalog's cdc.orders (TOPIC_SPECS.cdcOrders.name). */
   readonly topic: string;
@@ -139,7 +144,22 @@ export interface DebeziumPostgresConnectorOptions {
   readonly heartbeatIntervalMs: number;
   /** `database.sslmode`. @default 'require' */
   readonly sslMode?: PostgresSslMode;
+  /**
+   * How long the connector waits for a busy replication slot: `slot.max.retries` attempts
+   * `slot.retry.delay.ms` apart. @default SLOT_RETRY
+   */
+  readonly slotRetry?: { readonly maxRetries: number; readonly delayMs: number };
 }
+
+/**
+ * The connector's patience with a slot another walsender still holds: 30 attempts 10 s apart (5
+ * minutes). When a connector is replaced (lib/cdc/connector-resource.ts deletes the old one, then
+ * creates the new one under the same name), a worker that vanished without closing its connection
+ * keeps the slot "active" until the server's `wal_sender_timeout` (60 s by default, also on RDS)
+ * ends that walsender; the new task must outwait it instead of failing. Debezium's default (6 x
+ * 10 s) leaves little margin.
+ */
+export const SLOT_RETRY = { maxRetries: 30, delayMs: 10_000 } as const;
 
 /** Prefix of the logical decoding messages the heartbeat action writes (and the connector drops). */
 const HEARTBEAT_MESSAGE_PREFIX = 'cdc-heartbeat';
@@ -195,6 +215,11 @@ export function renderDebeziumPostgresConfig(
   if (options.database.name.length === 0) problems.push('database.name: must be a database name');
   if (!Number.isInteger(options.heartbeatIntervalMs) || options.heartbeatIntervalMs < 1000)
     problems.push('heartbeatIntervalMs: must be an integer of at least 1000');
+  const slotRetry = options.slotRetry ?? SLOT_RETRY;
+  if (!Number.isInteger(slotRetry.maxRetries) || slotRetry.maxRetries < 1)
+    problems.push('slotRetry.maxRetries: must be a positive integer');
+  if (!Number.isInteger(slotRetry.delayMs) || slotRetry.delayMs < 100)
+    problems.push('slotRetry.delayMs: must be an integer of at least 100');
   if (problems.length > 0)
     throw new Error(`Invalid Debezium connector options:\n  - ${problems.join('\n  - ')}`);
 
@@ -222,9 +247,11 @@ export function renderDebeziumPostgresConfig(
     'plugin.name': 'pgoutput',
     'slot.name': options.slotName,
     'slot.drop.on.stop': 'false',
+    'slot.max.retries': String(slotRetry.maxRetries),
+    'slot.retry.delay.ms': String(slotRetry.delayMs),
     'publication.name': options.publicationName,
-    // The connector creates (or aligns) the publication FOR TABLE exactly the captured tables.
-    'publication.autocreate.mode': 'filtered',
+    // The table owner creates the publication (source-database.ts); the connector's login may not.
+    'publication.autocreate.mode': 'disabled',
     'table.include.list': tables.join(','),
     'snapshot.mode': options.snapshotMode,
     'heartbeat.interval.ms': String(options.heartbeatIntervalMs),
@@ -246,7 +273,8 @@ export function renderDebeziumPostgresConfig(
 
     transforms: 'unwrap,route',
     // The row after the change, plus __op, __lsn and __source_ts_ms; a delete becomes a record with
-    // __deleted "true" (carrying what the replica identity provides) followed by the tombstone.
+    // __deleted "true" carrying the last row values (captured tables have REPLICA IDENTITY FULL)
+    // followed by the tombstone.
     'transforms.unwrap.type': 'io.debezium.transforms.ExtractNewRecordState',
     'transforms.unwrap.add.fields': 'op,lsn,source.ts_ms',
     'transforms.unwrap.delete.tombstone.handling.mode': 'rewrite-with-tombstone',
@@ -255,6 +283,13 @@ export function renderDebeziumPostgresConfig(
     'transforms.route.replacement': options.topic,
   };
 }
+
+/**
+ * The catalog topic that keeps the source offsets of every connector generation (`offset.storage.topic`
+ * in every worker configuration). Kafka Connect keys a source offset by connector name, and a
+ * connector that replaces another under the same name finds the old one's offsets here (compacted).
+ */
+export const CONNECT_OFFSETS_TOPIC: string = TOPIC_SPECS.cdcConnectOffsets.name;
 
 export interface WorkerConfigOptions {
   /**
@@ -266,6 +301,8 @@ export interface WorkerConfigOptions {
     readonly className: string;
     readonly params?: Readonly<Record<string, string>>;
   };
+  /** `offset.storage.topic`: the catalog's CONNECT_OFFSETS_TOPIC on MSK Connect and locally. */
+  readonly offsetStorageTopic: string;
 }
 
 /**
@@ -286,7 +323,18 @@ export function renderWorkerConfig(options: WorkerConfigOptions): Record<string,
     'config.providers': provider,
     [`config.providers.${provider}.class`]: options.secretsProvider.className,
     ...Object.fromEntries(params),
+    'offset.storage.topic': options.offsetStorageTopic,
   };
+}
+
+/**
+ * A resource name that carries the first 8 hex digits of the SHA-256 of its content: a content
+ * change is a new name, so CloudFormation can create the replacement of a named resource whose
+ * content is create-only (a worker configuration's `PropertiesFileContent`) before it deletes the
+ * old one.
+ */
+export function contentHashedName(prefix: string, content: string): string {
+  return `${prefix}-${createHash('sha256').update(content).digest('hex').slice(0, 8)}`;
 }
 
 /** A `java.util.Properties` text of flat properties (MSK Connect's worker `propertiesFileContent`). */

@@ -1,8 +1,8 @@
-import { Aws, Duration, Fn, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kafkaconnect from 'aws-cdk-lib/aws-kafkaconnect';
-import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -10,8 +10,12 @@ import { NagSuppressions } from '../private/nag';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
 import type { IKafkaCluster } from '../kafka/msk-cluster';
+import { grantSecretRead } from '../security/secret-access';
 import type { TopicCatalog } from '../topics/topic-catalog';
+import { ConnectorResource } from './connector-resource';
+import { SourceDatabaseSetup } from './database-setup';
 import {
+  contentHashedName,
   SECRETS_MANAGER_CONFIG_PROVIDER_CLASS,
   KAFKA_CONNECT_VERSION,
   renderDebeziumPostgresConfig,
@@ -45,10 +49,20 @@ export function secretNameFromArn(arn: string): string {
  * (custom plugin, worker configuration, one provisioned worker since the connector runs one task),
  * IAM authentication to MSK, database credentials through the Secrets Manager config provider.
  * The source database comes from configuration; when none is given, an encrypted RDS PostgreSQL
- * with logical replication is created in the private subnets.
+ * with logical replication is created in the private subnets and prepared by a set-up custom
+ * resource (REPLICA IDENTITY FULL, publication, a dedicated replication login).
+ *
+ * Upgrades: the connector is a custom resource (connector-resource.ts) that replaces it
+ * delete-then-create under the same name; the worker configuration's name carries a hash of its
+ * content and the plugin's a hash of its sources, so both can be replaced; every worker
+ * configuration keeps source offsets in the catalog's cdc.connect-offsets, where the replacement
+ * finds them (docs/runbooks/cdc-connector-upgrade.md).
  */
 export class OrdersCdc extends Construct {
-  public readonly connector: kafkaconnect.CfnConnector;
+  public readonly connector: ConnectorResource;
+  public readonly workerConfiguration: kafkaconnect.CfnWorkerConfiguration;
+  /** The set-up of the database this construct created. */
+  public readonly databaseSetup?: SourceDatabaseSetup;
   public readonly role: iam.Role;
   public readonly plugin: DebeziumPlugin;
   /** The database this construct created, when the configuration named none. */
@@ -66,13 +80,18 @@ export class OrdersCdc extends Construct {
     let port: number;
     let dbName: string;
     let secret: secretsmanager.ISecret;
+    let secretKey: kms.IKey | undefined;
     let secretName: string;
     const source = config.cdc.database;
     if (source) {
       host = source.host;
       port = source.port;
       dbName = source.name;
+      // The replication login's secret, prepared by the database's owner (README: requirements).
       secret = secretsmanager.Secret.fromSecretCompleteArn(this, 'SourceSecret', source.secretArn);
+      secretKey = source.secretKeyArn
+        ? kms.Key.fromKeyArn(this, 'SourceSecretKey', source.secretKeyArn)
+        : undefined;
       secretName = secretNameFromArn(source.secretArn);
       this.allowConnectEgress(
         props.securityGroup,
@@ -86,8 +105,20 @@ export class OrdersCdc extends Construct {
       host = db.dbInstanceEndpointAddress;
       port = 5432;
       dbName = 'orders';
-      secret = db.secret!;
-      secretName = `${name}-db`;
+      secretName = `${name}-replication`;
+      // Runs as the master user in the VPC (the workers' security group reaches the database and
+      // the Secrets Manager endpoint); the connector gets only the replication login's secret.
+      this.databaseSetup = new SourceDatabaseSetup(this, 'DatabaseSetup', {
+        config,
+        database: db,
+        databaseName: dbName,
+        replicationSecretName: secretName,
+        key: props.key,
+        vpc: props.vpc,
+        securityGroup: props.securityGroup,
+      });
+      secret = this.databaseSetup.replicationSecret;
+      secretKey = props.key;
     }
 
     this.plugin = new DebeziumPlugin(this, 'Debezium', { config });
@@ -97,11 +128,15 @@ export class OrdersCdc extends Construct {
         className: SECRETS_MANAGER_CONFIG_PROVIDER_CLASS,
         params: { region: Aws.REGION },
       },
+      offsetStorageTopic: catalog.name('cdcConnectOffsets'),
     });
-    const workerConfiguration = new kafkaconnect.CfnWorkerConfiguration(this, 'WorkerConfiguration', {
-      name: `${name}-worker`,
-      description: 'JSON converters without schemas; Secrets Manager config provider',
-      propertiesFileContent: Fn.base64(toPropertiesText(workerProperties)),
+    const workerText = toPropertiesText(workerProperties);
+    // PropertiesFileContent is create-only: the name carries a hash of the content (tokens resolved
+    // to their stable CloudFormation form), so a change is a new worker configuration.
+    this.workerConfiguration = new kafkaconnect.CfnWorkerConfiguration(this, 'WorkerConfiguration', {
+      name: contentHashedName(`${name}-worker`, JSON.stringify(Stack.of(this).resolve(workerText))),
+      description: 'JSON converters without schemas; Secrets Manager config provider; shared offsets topic',
+      propertiesFileContent: Fn.base64(workerText),
     });
 
     this.role = new iam.Role(this, 'Role', {
@@ -112,6 +147,19 @@ export class OrdersCdc extends Construct {
     });
     catalog.grantProduce('cdcOrders', this.role);
     catalog.grantProduce('cdcHeartbeat', this.role);
+    // The shared offsets topic (offset.storage.topic): Kafka Connect reads it at start, writes the
+    // task's offsets to it and checks that it is compacted. The catalog creates it.
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'kafka-cluster:DescribeTopic',
+          'kafka-cluster:ReadData',
+          'kafka-cluster:WriteData',
+          'kafka-cluster:DescribeTopicDynamicConfiguration',
+        ],
+        resources: [catalog.topic('cdcConnectOffsets').arn],
+      }),
+    );
     // MSK Connect keeps offsets, configs and status in its own internal topics and groups.
     this.role.addToPolicy(
       new iam.PolicyStatement({
@@ -131,7 +179,7 @@ export class OrdersCdc extends Construct {
         resources: [cluster.groupArn('__amazon_msk_connect_*'), cluster.groupArn('connect-*')],
       }),
     );
-    secret.grantRead(this.role);
+    grantSecretRead(secret, this.role, secretKey);
 
     const workerLogs = new logs.LogGroup(this, 'WorkerLogs', {
       retention: config.msk.logRetentionDays as logs.RetentionDays,
@@ -151,33 +199,39 @@ export class OrdersCdc extends Construct {
       sslMode: 'require',
     });
     const subnets = props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds;
-    this.connector = new kafkaconnect.CfnConnector(this, 'Connector', {
-      connectorName: name,
-      connectorDescription: `Debezium: ${config.cdc.tables.join(', ')} -> ${catalog.name('cdcOrders')}`,
-      kafkaConnectVersion: KAFKA_CONNECT_VERSION,
-      // Debezium PostgreSQL reads one replication slot with one task: one worker, no autoscaling.
-      capacity: { provisionedCapacity: { mcuCount: 1, workerCount: 1 } },
-      connectorConfiguration: this.connectorConfiguration,
-      kafkaCluster: {
-        apacheKafkaCluster: {
-          bootstrapServers: props.bootstrapBrokers,
-          vpc: { securityGroups: [props.securityGroup.securityGroupId], subnets },
+    this.connector = new ConnectorResource(this, 'Connector', {
+      config,
+      executionRole: this.role,
+      spec: {
+        connectorName: name,
+        connectorDescription: `Debezium: ${config.cdc.tables.join(', ')} -> ${catalog.name('cdcOrders')}`,
+        kafkaConnectVersion: KAFKA_CONNECT_VERSION,
+        // Debezium PostgreSQL reads one replication slot with one task: one worker, no autoscaling.
+        capacity: { provisionedCapacity: { mcuCount: 1, workerCount: 1 } },
+        connectorConfiguration: this.connectorConfiguration,
+        kafkaCluster: {
+          apacheKafkaCluster: {
+            bootstrapServers: props.bootstrapBrokers,
+            vpc: { securityGroups: [props.securityGroup.securityGroupId], subnets },
+          },
+        },
+        kafkaClusterClientAuthentication: { authenticationType: 'IAM' },
+        kafkaClusterEncryptionInTransit: { encryptionType: 'TLS' },
+        plugins: [{ customPlugin: { customPluginArn: this.plugin.plugin.attrCustomPluginArn, revision: 1 } }],
+        serviceExecutionRoleArn: this.role.roleArn,
+        workerConfiguration: {
+          workerConfigurationArn: this.workerConfiguration.attrWorkerConfigurationArn,
+          revision: 1,
+        },
+        logDelivery: {
+          workerLogDelivery: { cloudWatchLogs: { enabled: true, logGroup: workerLogs.logGroupName } },
         },
       },
-      kafkaClusterClientAuthentication: { authenticationType: 'IAM' },
-      kafkaClusterEncryptionInTransit: { encryptionType: 'TLS' },
-      plugins: [{ customPlugin: { customPluginArn: this.plugin.plugin.attrCustomPluginArn, revision: 1 } }],
-      serviceExecutionRoleArn: this.role.roleArn,
-      workerConfiguration: {
-        workerConfigurationArn: workerConfiguration.attrWorkerConfigurationArn,
-        revision: 1,
-      },
-      logDelivery: {
-        workerLogDelivery: { cloudWatchLogs: { enabled: true, logGroup: workerLogs.logGroupName } },
-      },
     });
-    // The role's policy must exist before the workers start (they connect with it at once).
-    this.connector.node.addDependency(this.role);
+    // The role's policy must exist before the workers start (they connect with it at once), and the
+    // database must be prepared (login, publication) before the connector logs in.
+    this.connector.resource.node.addDependency(this.role);
+    if (this.databaseSetup) this.connector.resource.node.addDependency(this.databaseSetup.resource);
 
     NagSuppressions.addResourceSuppressions(
       this.role,

@@ -88,12 +88,18 @@ const environmentSchema = z
             host: z.string().min(1, 'must be a host name'),
             port: z.number().int().min(1, 'must be a TCP port').max(65535, 'must be a TCP port'),
             name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a PostgreSQL database name'),
+            /** The replication login's secret (JSON username/password), not the master user's. */
             secretArn: z
               .string()
               .regex(
                 /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
                 'must be a Secrets Manager secret ARN',
               ),
+            /** The customer-managed KMS key of that secret, when it has one (decrypt is granted). */
+            secretKeyArn: z
+              .string()
+              .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, 'must be a KMS key ARN')
+              .optional(),
           })
           .strict()
           .optional(),

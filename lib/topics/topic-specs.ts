@@ -54,6 +54,13 @@ export const TOPIC_SPECS = {
       'Debezium heartbeats of the orders connector: offsets advance, and the replication slot with them, while the tables are idle',
     defaults: { partitions: 1, retention: 86_400_000 },
   },
+  cdcConnectOffsets: {
+    name: 'cdc.connect-offsets',
+    key: 'Kafka Connect source offset key: ["<connector name>", {"server": <Debezium topic.prefix>}]',
+    description:
+      'offset.storage.topic of every CDC worker configuration: a connector replaced under the same name resumes from these offsets',
+    defaults: { ...KEYED_STATE, partitions: 5 },
+  },
   telemetryRaw: {
     name: 'telemetry.raw',
     key: 'deviceId',

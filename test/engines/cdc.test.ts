@@ -22,6 +22,7 @@ import { resolve } from 'node:path';
 import type { Admin, Consumer } from 'kafkajs';
 import {
   CDC_HEARTBEAT_TOPIC,
+  CONNECT_OFFSETS_TOPIC,
   DEBEZIUM_PLUGIN_ZIP,
   DEBEZIUM_POSTGRES_CONNECTOR_CLASS,
   DEBEZIUM_VERSION,
@@ -73,8 +74,6 @@ interface ExpectedChange {
   readonly op: 'r' | 'c' | 'u' | 'd';
   /** The row after the change; for a delete, the row before it. */
   readonly row: OrderRow;
-  /** For a delete: the table's replica identity then (what the old row in the WAL carries). */
-  readonly identity?: 'default' | 'full';
 }
 
 let admin: Admin;
@@ -87,7 +86,6 @@ const received: Received[] = [];
 /** Every change made to public.orders, per order id, in commit order. */
 const expected = new Map<number, ExpectedChange[]>();
 const current = new Map<number, OrderRow>();
-let replicaIdentity: 'default' | 'full' = 'default';
 let clock = Date.UTC(2025, 2, 1, 10, 0, 0);
 
 /** Distinct timestamps with microseconds, as ISO-8601 the way Debezium writes timestamptz. */
@@ -135,7 +133,7 @@ async function updateOrder(
 
 async function deleteOrder(id: number): Promise<void> {
   await db!.client.query('DELETE FROM public.orders WHERE id = $1', [id]);
-  record(id, { op: 'd', row: current.get(id)!, identity: replicaIdentity });
+  record(id, { op: 'd', row: current.get(id)! });
   current.delete(id);
 }
 
@@ -179,29 +177,11 @@ function changesOf(records: readonly Received[]): { value: Value; tombstone: boo
   return changes;
 }
 
-/**
- * What a delete record carries in the non-key columns under the default replica identity: the old
- * row in the WAL holds only the primary key, and Debezium fills the NOT NULL columns it lacks with
- * their types' empty values. Not the last row values: consumers must read only the key of a delete
- * unless the table has REPLICA IDENTITY FULL.
- */
-const DEFAULT_IDENTITY_PLACEHOLDERS = {
-  user_id: '',
-  status: '',
-  amount_cents: 0,
-  currency: '',
-  created_at: '1970-01-01T00:00:00Z',
-  updated_at: '1970-01-01T00:00:00Z',
-};
-
 /** The record value the contract prescribes for an expected change (LSN and source time vary). */
 function contractValue(change: ExpectedChange): Value {
   const varying = { __lsn: expect.any(Number), __source_ts_ms: expect.any(Number) };
-  if (change.op === 'd') {
-    const row =
-      change.identity === 'full' ? change.row : { ...DEFAULT_IDENTITY_PLACEHOLDERS, id: change.row.id };
-    return { ...row, __op: 'd', __deleted: 'true', ...varying };
-  }
+  // A delete carries the real last row (REPLICA IDENTITY FULL), never invented defaults.
+  if (change.op === 'd') return { ...change.row, __op: 'd', __deleted: 'true', ...varying };
   return { ...change.row, __op: change.op, __deleted: 'false', ...varying };
 }
 
@@ -236,7 +216,7 @@ beforeAll(async () => {
     },
   });
 
-  db = await CdcDatabase.create();
+  db = await CdcDatabase.create({ publicationName: PUBLICATION });
   secrets = await SecretsManagerStub.start(AWS_IDENTITY);
   // The shape of an RDS-managed secret: the provider returns its scalar fields, the port as text.
   secrets.putSecret(SECRET_NAME, {
@@ -271,7 +251,10 @@ afterAll(async () => {
   await admin.disconnect();
 });
 
-function connectorConfig(secretReference = SECRET_NAME): Record<string, string> {
+function connectorConfig(
+  secretReference = SECRET_NAME,
+  slotRetry?: { maxRetries: number; delayMs: number },
+): Record<string, string> {
   return renderDebeziumPostgresConfig({
     connectorName: CONNECTOR,
     database: { host: db!.host, port: db!.port, name: db!.name },
@@ -283,6 +266,7 @@ function connectorConfig(secretReference = SECRET_NAME): Record<string, string> 
     heartbeatIntervalMs: HEARTBEAT_MS,
     // The local cluster has no TLS; environments keep the default `require`.
     sslMode: 'disable',
+    slotRetry,
   });
 }
 
@@ -361,7 +345,7 @@ test('snapshot, inserts, updates and deletes arrive in cdc.orders exactly per th
   await waitFor('the snapshot record', () => received.length >= 1);
   // The task read the secret again when it started.
   expect(secrets!.getSecretValueCalls(SECRET_NAME).length).toBeGreaterThan(reads);
-  // publication.autocreate.mode=filtered: the connector published exactly the captured table.
+  // The set-up (as the owner) published exactly the captured table; the connector only uses it.
   expect(await db!.publicationTables(PUBLICATION)).toEqual(['public.orders']);
 
   await insertOrder(2, 4500);
@@ -384,9 +368,54 @@ test('snapshot, inserts, updates and deletes arrive in cdc.orders exactly per th
     expect(new Set(records.map((r) => r.partition)).size).toBe(1);
     expectExactly(id, changesOf(records));
   }
+  // Written out by hand: the delete of order 1 carries its real last row, not "", 0 or 1970.
+  const delete1 = byKey.get(1)!.find((r) => r.value?.__op === 'd')!.value!;
+  expect({
+    user_id: delete1.user_id,
+    status: delete1.status,
+    amount_cents: delete1.amount_cents,
+    currency: delete1.currency,
+    created_at: delete1.created_at,
+  }).toEqual({
+    user_id: 'user-1',
+    status: 'cancelled',
+    amount_cents: 1999,
+    currency: 'USD',
+    created_at: expected.get(1)![0]!.row.created_at,
+  });
+  expect(delete1.created_at).not.toMatch(/^1970-/);
   // Source timestamps are the commit (or snapshot) times: recent, in milliseconds.
   for (const r of received.filter((x) => x.value))
     expect(Math.abs(Date.now() - (r.value!.__source_ts_ms as number))).toBeLessThan(120_000);
+});
+
+test('the set-up gives the captured table REPLICA IDENTITY FULL and the connector a least-privilege login', async () => {
+  const identity = await db!.client.query<{ relreplident: string }>(
+    "SELECT relreplident FROM pg_class WHERE oid = 'public.orders'::regclass",
+  );
+  expect(identity.rows).toEqual([{ relreplident: 'f' }]);
+  const role = await db!.client.query<Record<string, unknown>>(
+    `SELECT r.rolsuper, r.rolreplication, r.rolcreatedb, r.rolcreaterole, r.rolcanlogin,
+            pg_has_role(r.rolname, c.relowner, 'USAGE') AS owns_table,
+            has_table_privilege(r.rolname, 'public.orders', 'SELECT') AS can_select,
+            has_table_privilege(r.rolname, 'public.orders', 'INSERT,UPDATE,DELETE,TRUNCATE') AS can_write,
+            has_database_privilege(r.rolname, current_database(), 'CREATE') AS can_create
+       FROM pg_roles r, pg_class c WHERE r.rolname = $1 AND c.oid = 'public.orders'::regclass`,
+    [db!.user],
+  );
+  expect(role.rows).toEqual([
+    {
+      rolsuper: false,
+      rolreplication: true,
+      rolcreatedb: false,
+      rolcreaterole: false,
+      rolcanlogin: true,
+      owns_table: false,
+      can_select: true,
+      can_write: false,
+      can_create: false,
+    },
+  ]);
 });
 
 test('the connector logs in with the credentials the provider read from the secret', async () => {
@@ -400,6 +429,7 @@ test('the connector logs in with the credentials the provider read from the secr
     user = res.rows[0]?.usename;
     return user !== undefined;
   });
+  // The dedicated replication login, which is no superuser (previous test).
   expect(user).toBe(db!.user);
   // Every read of the secret was signed with the worker's credentials and answered.
   const reads = secrets!.getSecretValueCalls(SECRET_NAME);
@@ -514,9 +544,6 @@ async function expectEveryChangeOfKeys(ids: readonly number[]): Promise<number> 
 }
 
 test('a stopped connector resumes where it left off: nothing lost, repeats only exact', async () => {
-  // From here deletes carry the last row values.
-  await db!.client.query('ALTER TABLE public.orders REPLICA IDENTITY FULL');
-  replicaIdentity = 'full';
   const ids = [50, 51, 52, 53];
   const stream = changeStream(ids);
   for (let i = 0; i < 8; i++) await stream.next();
@@ -532,6 +559,115 @@ test('a stopped connector resumes where it left off: nothing lost, repeats only 
   for (let i = 0; i < 8; i++) await stream.next();
   const repeats = await expectEveryChangeOfKeys(ids);
   console.log(`cdc stop/resume: ${stream.count()} changes, ${repeats} repeated records`);
+});
+
+/** The last source offset the connector committed to the shared offsets topic (Debezium's lsn fields). */
+async function lastCommittedOffset(): Promise<{ lsn: number; lsn_proc?: number; lsn_commit?: number }> {
+  const high = await admin.fetchTopicOffsets(CONNECT_OFFSETS_TOPIC);
+  const pending = new Map(high.filter((p) => Number(p.high) > 0).map((p) => [p.partition, Number(p.high)]));
+  let last: { lsn: number } | undefined;
+  let lastKey = '';
+  const reader = kafkaClient('cdc-offsets-reader').consumer({
+    groupId: `cdc-offsets-${randomBytes(4).toString('hex')}`,
+  });
+  await reader.connect();
+  await reader.subscribe({ topic: CONNECT_OFFSETS_TOPIC, fromBeginning: true });
+  const done = new Promise<void>((resolveDone) => {
+    if (pending.size === 0) resolveDone();
+    void reader.run({
+      eachMessage: ({ partition, message }) => {
+        const key = message.key?.toString() ?? '';
+        if (key === JSON.stringify([CONNECTOR, { server: 'orders' }]) && message.value) {
+          last = JSON.parse(message.value.toString()) as { lsn: number };
+          lastKey = key;
+        }
+        if (Number(message.offset) + 1 >= (pending.get(partition) ?? 0)) pending.delete(partition);
+        if (pending.size === 0) resolveDone();
+        return Promise.resolve();
+      },
+    });
+  });
+  await done;
+  await reader.disconnect();
+  if (!last)
+    throw new Error(`no committed offset of ${CONNECTOR} in ${CONNECT_OFFSETS_TOPIC} (last key ${lastKey})`);
+  return last;
+}
+
+test('a connector replaced under the same name on a new Connect cluster resumes from the shared offsets: it waits for the slot, re-snapshots nothing, loses nothing, repeats only after the last offset flush', async () => {
+  const ids = [200, 201, 202, 203, 204];
+  const stream = changeStream(ids);
+  for (let i = 0; i < 15; i++) await stream.next();
+  await waitFor('the stream to reach the topic', () => received.some((r) => r.key.id === 200));
+  const old = connect!;
+  const held = await db!.slot(SLOT);
+  expect(held?.active).toBe(true);
+
+  // Mid-stream, the old connector's worker vanishes while it holds the slot (frozen: its connection
+  // stays open, as when a host disappears). Records it wrote after its last offset flush (every
+  // second locally) are the ones the replacement may write again.
+  const writer = (async () => {
+    for (let i = 0; i < 30; i++) {
+      await stream.next();
+      await new Promise((r) => setTimeout(r, 30));
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 700));
+  old.freeze();
+  await writer;
+  const committed = await lastCommittedOffset();
+  for (let i = 0; i < 10; i++) await stream.next();
+
+  // The replacement: a new Connect cluster (MSK Connect gives each connector its own), the SAME
+  // connector name, the worker configuration's shared offsets topic. Short retries locally; the
+  // platform's are SLOT_RETRY.
+  const replacement = await startWorker();
+  const byOld = received.length;
+  await replacement.putConnector(CONNECTOR, connectorConfig(SECRET_NAME, { maxRetries: 120, delayMs: 500 }));
+  await new Promise((r) => setTimeout(r, 5000));
+  // It waits: the old walsender still holds the slot, and nothing new reached the topic.
+  expect((await db!.slot(SLOT))?.activePid).toBe(held!.activePid);
+  expect(received.length).toBe(byOld);
+  for (let i = 0; i < 5; i++) await stream.next();
+
+  // The old worker dies; its walsender ends, and the replacement takes the slot over.
+  await old.stop({ crash: true });
+  connect = replacement;
+  await deleteTopicsAndWait(admin, LocalConnect.internalTopics(clusterId!));
+  clusterId = replacement.clusterId;
+  await waitFor(
+    'the replacement to hold the slot',
+    async () => {
+      const slot = await db!.slot(SLOT);
+      return slot?.active === true && slot.activePid !== held!.activePid;
+    },
+    90_000,
+  );
+  await replacement.waitForRunning(CONNECTOR);
+  for (let i = 0; i < 10; i++) await stream.next();
+  const repeats = await expectEveryChangeOfKeys(ids);
+
+  // No re-snapshot: the only read records ever are the initial snapshot's (order 1).
+  expect(received.filter((r) => r.value?.__op === 'r').map((r) => r.key.id)).toEqual([1]);
+  // Repeats come only from after the old connector's last committed offset, and each repeats a
+  // record the old connector had written after it.
+  const texts = new Map<string, number>();
+  for (const r of received.filter((x) => x.value !== null && ids.includes(x.key.id))) {
+    const text = JSON.stringify(r.value);
+    texts.set(text, (texts.get(text) ?? 0) + 1);
+  }
+  const repeated = [...texts].filter(([, n]) => n > 1).map(([t]) => JSON.parse(t) as Value);
+  for (const value of repeated) expect(value.__lsn as number).toBeGreaterThan(committed.lsn);
+  const afterFlushByOld = received
+    .slice(0, byOld)
+    .filter(
+      (r) => r.value !== null && ids.includes(r.key.id) && (r.value.__lsn as number) > committed.lsn,
+    ).length;
+  expect(repeated.length).toBeLessThanOrEqual(afterFlushByOld);
+  console.log(
+    `cdc replacement: ${stream.count()} changes, ${repeats} repeated records ` +
+      `(bound: ${afterFlushByOld} records the old connector wrote after its last offset flush at LSN ${committed.lsn})`,
+  );
 });
 
 test('a worker crash mid-stream loses nothing: every change arrives, in order per key, repeats only exact', async () => {

@@ -8,8 +8,16 @@
  * configs and the heartbeat topic, a fresh PostgreSQL database with public.orders, a Kafka Connect
  * 3.7 worker with the Debezium plugin ZIP (credentials through the platform's Secrets Manager
  * config provider and a local stub of the service) and the connector, then prints every record of cdc.orders
- * as `partition@offset key -> value`. Ctrl-C (or the end of --demo) removes all of it.
+ * as `partition@offset key -> value`. Ctrl-C (or the end of --demo) removes all of it, in order:
+ * connector (its task commits), worker, database, topics, broker.
+ *
+ * Ctrl-C in a terminal signals the whole foreground process group. Were the JVMs in it, the broker
+ * would stop at the same moment as the worker, and the worker would spend tens of seconds retrying
+ * a broker that is gone. So the CLI runs its pipeline in a child process in a process group of its
+ * own (with the JVMs it starts): only this parent gets the terminal's SIGINT, and it asks the child
+ * once to stop in order (a second Ctrl-C kills the group at once).
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { DEBEZIUM_VERSION, renderDebeziumPostgresConfig } from '../../../lib/cdc/debezium-config';
 import { TOPIC_SPECS } from '../../../lib/topics/topic-specs';
@@ -27,7 +35,7 @@ const PUBLICATION = 'platform_cdc';
 const SECRET_NAME = 'streaming-local-orders-cdc-db';
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
+  const args = process.argv.slice(2).filter((a) => a !== IN_OWN_GROUP);
   const demo = args.includes('--demo');
   const i = args.indexOf('--bootstrap');
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -49,7 +57,7 @@ async function main(): Promise<void> {
     await createCdcTopics(admin);
     cleanups.push(() => deleteTopicsAndWait(admin, [...CDC_TOPICS]));
 
-    const db = await CdcDatabase.create();
+    const db = await CdcDatabase.create({ publicationName: PUBLICATION });
     cleanups.push(() => db.drop({ slotName: SLOT, publicationName: PUBLICATION }));
     // The platform's Secrets Manager provider, against a local stub of the service.
     const identity = localAwsIdentity();
@@ -112,9 +120,15 @@ async function main(): Promise<void> {
         `"INSERT INTO public.orders VALUES (42, 'user-1', 'created', 1999, 'EUR', now(), now())"\n` +
         'Ctrl-C stops everything and removes the database, slot, topics and worker.',
     );
-    const stop = () => void cleanUp().then(() => process.exit(0));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      console.log('Stopping: connector, worker, database, topics, broker ...');
+      void cleanUp().then(() => process.exit(0));
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   } catch (err) {
     console.error(err);
     await cleanUp();
@@ -122,4 +136,29 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+/** Marks the child that runs the pipeline in its own process group. */
+const IN_OWN_GROUP = '--in-own-process-group';
+
+/** Runs this CLI again in a new process group and forwards the first Ctrl-C as one SIGTERM. */
+function runInOwnProcessGroup(): void {
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', __filename, ...process.argv.slice(2), IN_OWN_GROUP],
+    { detached: true, stdio: 'inherit' },
+  );
+  let interrupts = 0;
+  const interrupt = () => {
+    interrupts++;
+    if (interrupts === 1) child.kill('SIGTERM');
+    else {
+      console.error('Second interrupt: killing everything now.');
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    }
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
+if (process.argv.includes(IN_OWN_GROUP)) void main();
+else runInOwnProcessGroup();

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Admin } from 'kafkajs';
 import {
   CDC_HEARTBEAT_TOPIC,
+  CONNECT_OFFSETS_TOPIC,
   SECRETS_MANAGER_CONFIG_PROVIDER_CLASS,
   renderWorkerConfig,
 } from '../../../lib/cdc/debezium-config';
@@ -18,8 +19,12 @@ import { createTemplateTopics, deleteTopicsAndWait } from './clients';
 import { LocalConnect } from './connect';
 import type { SecretsManagerStub } from './secrets-manager-stub';
 
-/** The topics the connector writes: cdc.orders and its heartbeat topic. */
-export const CDC_TOPICS: readonly string[] = [TOPIC_SPECS.cdcOrders.name, CDC_HEARTBEAT_TOPIC];
+/** The topics the connector writes: cdc.orders, its heartbeat topic and the shared offsets topic. */
+export const CDC_TOPICS: readonly string[] = [
+  TOPIC_SPECS.cdcOrders.name,
+  CDC_HEARTBEAT_TOPIC,
+  CONNECT_OFFSETS_TOPIC,
+];
 
 /** Creates (afresh) the CDC topics with exactly the configs the dev template carries. */
 export async function createCdcTopics(admin: Admin): Promise<void> {
@@ -55,6 +60,9 @@ export function startCdcWorker(
     clusterId,
     workerConfig: renderWorkerConfig({
       secretsProvider: { className: SECRETS_MANAGER_CONFIG_PROVIDER_CLASS, params: { endpoint: stub.url } },
+      // The catalog's offsets topic, as in every MSK Connect worker configuration: a connector
+      // recreated under the same name on another Connect cluster resumes from it.
+      offsetStorageTopic: CONNECT_OFFSETS_TOPIC,
     }),
     env: {
       AWS_ACCESS_KEY_ID: identity.credentials.accessKeyId,

@@ -144,7 +144,8 @@ export class LocalConnect {
       'bootstrap.servers': options.bootstrap ?? bootstrap(),
       'group.id': `connect-${clusterId}`,
       'config.storage.topic': configs!,
-      'offset.storage.topic': offsets!,
+      // The worker configuration's own offsets topic when it names one (the platform's does).
+      'offset.storage.topic': options.workerConfig['offset.storage.topic'] ?? offsets!,
       'status.storage.topic': status!,
       'config.storage.replication.factor': '1',
       'offset.storage.replication.factor': '1',
@@ -300,6 +301,15 @@ export class LocalConnect {
     return existsSync(this.logFile)
       ? readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n')
       : '';
+  }
+
+  /**
+   * Freezes the worker (SIGSTOP): its connections stay open but nothing answers, as with a worker
+   * host that vanished from the network. PostgreSQL keeps its replication slot active until
+   * `wal_sender_timeout` or until the process dies (`stop({ crash: true })` kills it).
+   */
+  public freeze(): void {
+    this.process.kill('SIGSTOP');
   }
 
   /**

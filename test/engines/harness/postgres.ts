@@ -1,27 +1,20 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { DEFAULT_CDC_TABLES } from '../../../lib/cdc/debezium-config';
+import { renderSourceDatabaseSetup } from '../../../lib/cdc/source-database';
 
 /**
  * The local PostgreSQL server (Debian's cluster, trust authentication for the superuser on
- * 127.0.0.1), prepared for logical decoding, and a fresh database per test run holding the
- * contract's source table `public.orders`, owned by a REPLICATION user with a random password.
+ * 127.0.0.1), prepared for logical decoding, and a fresh database per test run set up by the SAME
+ * statements the RDS set-up custom resource runs (lib/cdc/source-database.ts): the contract's
+ * `public.orders` (owned by the superuser, standing in for the application/master user) with
+ * REPLICA IDENTITY FULL, the publication, and a dedicated REPLICATION login with a random password
+ * that may only connect and read the captured tables.
  */
 export const PG_HOST = process.env.ENGINES_PGHOST ?? '127.0.0.1';
 export const PG_PORT = Number(process.env.ENGINES_PGPORT ?? 5432);
 const PG_SUPERUSER = process.env.ENGINES_PGUSER ?? 'postgres';
-
-/** The source table of cdc.orders, exactly as the data contract describes it. */
-export const ORDERS_TABLE_DDL = `
-  CREATE TABLE public.orders (
-    id           bigint      PRIMARY KEY,
-    user_id      text        NOT NULL,
-    status       text        NOT NULL CHECK (status IN ('created', 'paid', 'shipped', 'cancelled', 'refunded')),
-    amount_cents bigint      NOT NULL,
-    currency     char(3)     NOT NULL,
-    created_at   timestamptz NOT NULL,
-    updated_at   timestamptz NOT NULL
-  )`;
 
 async function connectAs(database: string): Promise<Client> {
   const client = new Client({ host: PG_HOST, port: PG_PORT, user: PG_SUPERUSER, database });
@@ -110,32 +103,41 @@ export class CdcDatabase {
     public readonly host: string,
     public readonly port: number,
     public readonly name: string,
-    /** The REPLICATION user the connector logs in as (owner of public.orders). */
+    /** The replication login the connector uses (REPLICATION, CONNECT, USAGE, SELECT; no ownership). */
     public readonly user: string,
     public readonly password: string,
   ) {}
 
-  /** Creates the user, the database and `public.orders` (ensures logical decoding first). */
-  static async create(): Promise<CdcDatabase> {
+  /**
+   * Creates the database and runs the source set-up in it (ensures logical decoding first); the
+   * replication login gets a fresh name and password per run.
+   */
+  static async create(options: { publicationName: string }): Promise<CdcDatabase> {
     await ensureLogicalDecoding();
     const suffix = randomBytes(4).toString('hex');
     const name = `cdc_test_${suffix}`;
-    const user = `cdc_user_${suffix}`;
+    const user = `cdc_repl_${suffix}`;
     // A generated throw-away password, never written to a committed file.
     const password = randomBytes(18).toString('base64url');
     const admin = await connectAs('postgres');
     try {
-      await admin.query(`CREATE ROLE ${user} LOGIN REPLICATION PASSWORD ${admin.escapeLiteral(password)}`);
       await admin.query(`CREATE DATABASE ${name}`);
-      // The connector creates its publication (publication.autocreate.mode=filtered): that takes
-      // CREATE on the database and ownership of the published tables.
-      await admin.query(`GRANT CREATE ON DATABASE ${name} TO ${user}`);
     } finally {
       await admin.end();
     }
     const client = await connectAs(name);
-    await client.query(ORDERS_TABLE_DDL);
-    await client.query(`ALTER TABLE public.orders OWNER TO ${user}`);
+    const statements = renderSourceDatabaseSetup(
+      {
+        database: name,
+        tables: DEFAULT_CDC_TABLES,
+        publicationName: options.publicationName,
+        replicationUser: user,
+        // A self-managed server: the REPLICATION attribute (RDS: membership of rds_replication).
+        replicationGrant: 'attribute',
+      },
+      client.escapeLiteral(password),
+    );
+    for (const sql of statements) await client.query(sql);
     return new CdcDatabase(client, PG_HOST, PG_PORT, name, user, password);
   }
 
@@ -205,6 +207,7 @@ export class CdcDatabase {
     const admin = await connectAs('postgres');
     try {
       await admin.query(`DROP DATABASE IF EXISTS ${this.name} WITH (FORCE)`);
+      // The database (and with it the login's grants in it) is gone; the role is cluster-wide.
       await admin.query(`DROP ROLE IF EXISTS ${this.user}`);
     } finally {
       await admin.end();
