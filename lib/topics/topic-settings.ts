@@ -8,8 +8,11 @@
  *   2. the topic's design defaults in topic-specs.ts (e.g. compaction for keyed state);
  *   3. `environments.<env>.topics.<topic>` in cdk.json;
  *   4. `-c topics.<topic>.<setting>=<value>` on the command line.
+ * A dead-letter topic's maxMessageBytes, unless set for that topic (3. or 4.), is derived from its
+ * sources instead: the largest of theirs plus {@link DEAD_LETTER_HEADROOM_BYTES}.
  */
-import type { IssueCollector } from '../config/errors';
+import type { IssueSink } from '../config/errors';
+import { closestName } from '../config/suggest';
 import {
   formatDuration,
   formatSize,
@@ -18,7 +21,7 @@ import {
   parseSize,
   type Parsed,
 } from '../config/units';
-import { TOPIC_IDS, TOPIC_SPECS, topicIdByName, type TopicId } from './topic-specs';
+import { deadLetterSources, TOPIC_IDS, TOPIC_SPECS, topicIdByName, type TopicId } from './topic-specs';
 
 export const CLEANUP_POLICIES = ['delete', 'compact', 'compact,delete'] as const;
 export type CleanupPolicy = (typeof CLEANUP_POLICIES)[number];
@@ -49,6 +52,22 @@ const MAX_PARTITIONS = 10_000;
 const MIN_MESSAGE_BYTES = 1024;
 /** Lambda's Kafka event source delivers at most 6 MB per invocation; keep single records well below it. */
 const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+/**
+ * How much larger than its largest source a dead-letter topic's records may be (CONTRACT.md,
+ * "Dead-letter records"): a record at its source's maximum plus what the writer adds to it.
+ *   - our consumers: the dlq.* headers, under 6 KiB with `dlq.detail` truncated to 4 KiB
+ *     (reason, source topic/partition/offset, consumer, time: a few hundred bytes);
+ *   - Kafka Connect's dead-letter queue: the `__connect.errors.*` headers, of which
+ *     `exception.stacktrace` is a whole Java stack trace with its causes: usually 5-30 KiB;
+ *   - record and batch framing: 61 bytes of batch header, a few varints per record and header.
+ * 256 KiB covers these several times over. It is a limit, not an allocation: raising
+ * max.message.bytes costs nothing until such a record exists. With the 1 MiB sources of every
+ * environment a dead-letter record is at most 1.25 MiB, 1.67 MB in base64, so it still fits
+ * Lambda's 6 MB Kafka batch payload if a Lambda ever reads a dead-letter topic; a source can go up
+ * to 8 MiB - 256 KiB before its dead-letter topic would pass the 8 MiB ceiling. The limit applies to
+ * the compressed batch: a writer keeps the guarantee by compressing at least as well as the source.
+ */
+export const DEAD_LETTER_HEADROOM_BYTES = 256 * 1024;
 const MIN_RETENTION_BYTES = 1024 * 1024;
 
 interface SettingDef {
@@ -158,7 +177,7 @@ export interface ResolveTopicsInput {
   readonly context: Readonly<Record<string, unknown>>;
   /** The cluster's broker count, the upper bound of replicationFactor. */
   readonly brokerCount: number;
-  readonly issues: IssueCollector;
+  readonly issues: IssueSink;
 }
 
 export const OVERRIDE_PREFIX = 'topics.';
@@ -184,7 +203,8 @@ export function resolveTopics(input: ResolveTopicsInput): Partial<Record<TopicId
   if (input.topics !== undefined && !isPlainObject(input.topics))
     issues.add(topicsKey, 'must be an object keyed by topic name');
   for (const topicKey of Object.keys(perTopic)) {
-    if (!topicIdByName(topicKey)) issues.add(`${topicsKey}.${topicKey}`, unknownTopicMessage(topicKey));
+    if (!topicIdByName(topicKey))
+      issues.add(`${topicsKey}.${topicKey}`, unknownTopicMessage(topicKey, closestTopicName(topicKey)));
   }
   for (const id of TOPIC_IDS) {
     const spec = TOPIC_SPECS[id] as { name: string; defaults?: Partial<TopicSettings> };
@@ -204,22 +224,79 @@ export function resolveTopics(input: ResolveTopicsInput): Partial<Record<TopicId
     const setting = dot > 0 ? rest.slice(dot + 1) : '';
     const id = topicIdByName(name);
     if (!id) {
-      issues.add(key, dot > 0 ? unknownTopicMessage(name) : 'expected topics.<topic name>.<setting>');
+      if (topicIdByName(rest))
+        issues.add(key, `expected ${key}.<setting>; settings: ${SETTING_NAMES.join(', ')}`);
+      else if (dot > 0) issues.add(key, unknownTopicMessage(name, suggestion(key, rest)));
+      else issues.add(key, `expected topics.<topic name>.<setting>${didYouMean(suggestion(key, rest))}`);
       continue;
     }
     if (!isSettingName(setting)) {
-      issues.add(key, unknownSettingMessage(setting));
+      issues.add(key, unknownSettingMessage(setting, suggestion(key, rest)));
       continue;
     }
     layersByTopic.get(id)!.push({ key, values: { [setting]: value }, explicit: true });
   }
 
   const resolved: Partial<Record<TopicId, ResolvedTopic>> = {};
-  for (const id of TOPIC_IDS) {
+  const deadLetterIds = TOPIC_IDS.filter((id) => deadLetterSources(id).length > 0);
+  for (const id of TOPIC_IDS.filter((t) => !deadLetterIds.includes(t))) {
     const topic = resolveOne(id, layersByTopic.get(id)!, input.brokerCount, issues);
     if (topic) resolved[id] = topic;
   }
+  for (const id of deadLetterIds) {
+    const sources = deadLetterSources(id).map((s) => resolved[s]);
+    // A source that did not resolve has its problem reported already.
+    if (sources.some((s) => s === undefined)) continue;
+    const topic = resolveDeadLetter(
+      id,
+      sources as ResolvedTopic[],
+      layersByTopic.get(id)!,
+      input.brokerCount,
+      issues,
+    );
+    if (topic) resolved[id] = topic;
+  }
   return resolved;
+}
+
+/**
+ * A dead-letter topic: resolved like any topic, then its maxMessageBytes derived from its sources
+ * unless set for the topic itself, and checked to exceed every source's by the headroom.
+ */
+function resolveDeadLetter(
+  id: TopicId,
+  sources: readonly ResolvedTopic[],
+  layers: readonly Layer[],
+  brokerCount: number,
+  issues: IssueSink,
+): ResolvedTopic | undefined {
+  const largest = sources.reduce((a, b) => (b.settings.maxMessageBytes > a.settings.maxMessageBytes ? b : a));
+  const name = TOPIC_SPECS[id].name;
+  const required = largest.settings.maxMessageBytes + DEAD_LETTER_HEADROOM_BYTES;
+  if (required > MAX_MESSAGE_BYTES) {
+    issues.add(
+      largest.sources.maxMessageBytes,
+      `must be between ${formatSize(MIN_MESSAGE_BYTES)} and ${formatSize(MAX_MESSAGE_BYTES - DEAD_LETTER_HEADROOM_BYTES)}: ` +
+        `its records are dead-lettered into ${name}, whose maxMessageBytes must exceed it by ` +
+        `${formatSize(DEAD_LETTER_HEADROOM_BYTES)} and stay within ${formatSize(MAX_MESSAGE_BYTES)} (got ${formatSize(largest.settings.maxMessageBytes)})`,
+    );
+    return undefined;
+  }
+  const derivedKey = `${largest.sources.maxMessageBytes} + ${formatSize(DEAD_LETTER_HEADROOM_BYTES)} dead-letter headroom`;
+  const topic = resolveOne(id, layers, brokerCount, issues, {
+    maxMessageBytes: { value: required, key: derivedKey },
+  });
+  if (!topic) return undefined;
+  if (topic.settings.maxMessageBytes < required) {
+    issues.add(
+      topic.sources.maxMessageBytes,
+      `must be between ${formatSize(required)} and ${formatSize(MAX_MESSAGE_BYTES)}: larger than the ` +
+        `${formatSize(largest.settings.maxMessageBytes)} of its source ${largest.name} (${largest.sources.maxMessageBytes}) ` +
+        `by the ${formatSize(DEAD_LETTER_HEADROOM_BYTES)} dead-letter headroom (got ${formatSize(topic.settings.maxMessageBytes)})`,
+    );
+    return undefined;
+  }
+  return topic;
 }
 
 /** One layer of settings; `explicit` layers name the topic (per-topic cdk.json entry or `-c`). */
@@ -229,11 +306,15 @@ interface Layer {
   readonly explicit: boolean;
 }
 
+/** A value that replaces the layers' unless the topic sets it itself (an explicit layer). */
+type Derived = Partial<Record<SettingName, { readonly value: number; readonly key: string }>>;
+
 function resolveOne(
   id: TopicId,
   layers: readonly Layer[],
   brokerCount: number,
-  issues: IssueCollector,
+  issues: IssueSink,
+  derived: Derived = {},
 ): ResolvedTopic | undefined {
   const values: Partial<Record<SettingName, unknown>> = {};
   const sources: Partial<Record<SettingName, string>> = {};
@@ -251,6 +332,11 @@ function resolveOne(
       if (layer.explicit) explicit.add(name);
       else explicit.delete(name);
     }
+  }
+  for (const [name, d] of Object.entries(derived) as [SettingName, { value: number; key: string }][]) {
+    if (explicit.has(name) || values[name] === undefined) continue;
+    values[name] = d.value;
+    sources[name] = d.key;
   }
   if (SETTING_NAMES.some((n) => values[n] === undefined)) return undefined;
   const settings = values as unknown as TopicSettings;
@@ -324,7 +410,7 @@ export function decodeTopicConfigs(encoded: string): Record<string, string> {
 function readSettingsObject(
   raw: unknown,
   key: string,
-  issues: IssueCollector,
+  issues: IssueSink,
 ): Partial<Record<SettingName, unknown>> | undefined {
   if (raw === undefined) return undefined;
   if (!isPlainObject(raw)) {
@@ -334,17 +420,54 @@ function readSettingsObject(
   const out: Partial<Record<SettingName, unknown>> = {};
   for (const [name, value] of Object.entries(raw)) {
     if (isSettingName(name)) out[name] = value;
-    else issues.add(`${key}.${name}`, unknownSettingMessage(name));
+    else issues.add(`${key}.${name}`, unknownSettingMessage(name, closestName(name, SETTING_NAMES)));
   }
   return out;
 }
 
-function unknownTopicMessage(name: string): string {
-  return `unknown topic "${name}"; known topics: ${TOPIC_IDS.map((id) => TOPIC_SPECS[id].name).join(', ')}`;
+function unknownTopicMessage(name: string, suggested: string | undefined): string {
+  return `unknown topic "${name}"${didYouMean(suggested)}; known topics: ${TOPIC_IDS.map((id) => TOPIC_SPECS[id].name).join(', ')}`;
 }
 
-function unknownSettingMessage(name: string): string {
-  return `unknown setting "${name}"; allowed settings: ${SETTING_NAMES.join(', ')}`;
+function unknownSettingMessage(name: string, suggested: string | undefined): string {
+  return `unknown setting "${name}"${didYouMean(suggested)}; allowed settings: ${SETTING_NAMES.join(', ')}`;
+}
+
+function didYouMean(suggested: string | undefined): string {
+  return suggested ? ` (did you mean ${suggested}?)` : '';
+}
+
+/** The full override key `rest` (after `topics.`) most likely meant, unless that is `key` itself. */
+function suggestion(key: string, rest: string): string | undefined {
+  const suggested = suggestTopicOverride(rest);
+  return suggested === key ? undefined : suggested;
+}
+
+function closestTopicName(name: string): string | undefined {
+  return closestName(
+    name,
+    TOPIC_IDS.map((id) => TOPIC_SPECS[id].name),
+  );
+}
+
+/**
+ * The override `topics.<topic>.<setting>` that `rest` (what follows `topics.` or a misspelling of
+ * it) most likely meant: topic and setting each replaced by the catalog name it is a near miss of.
+ * `telemetry.raw.partition` gives `topics.telemetry.raw.partitions`; `telemetry.raw` gives
+ * `topics.telemetry.raw.<setting>`.
+ */
+export function suggestTopicOverride(rest: string): string {
+  const topic = (candidate: string) => (topicIdByName(candidate) ? candidate : closestTopicName(candidate));
+  const whole = topic(rest);
+  if (whole) return `${OVERRIDE_PREFIX}${whole}.<setting>`;
+  const dot = rest.lastIndexOf('.');
+  const name = dot > 0 ? rest.slice(0, dot) : rest;
+  const setting = dot > 0 ? rest.slice(dot + 1) : '';
+  const matchedTopic = topic(name) ?? name;
+  const matchedSetting = isSettingName(setting)
+    ? setting
+    : (closestName(setting, SETTING_NAMES) ?? (setting || '<setting>'));
+  return `${OVERRIDE_PREFIX}${matchedTopic}.${matchedSetting}`;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

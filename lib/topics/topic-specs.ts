@@ -17,6 +17,12 @@ export interface TopicSpec {
   /** The consumer this topic is the dead-letter topic of, for dead-letter topics. */
   readonly deadLetterFor?: string;
   /**
+   * For dead-letter topics: the ids of the catalog topics that consumer reads, whose records it
+   * dead-letters here. The topic's maxMessageBytes defaults to the largest of theirs plus the
+   * dead-letter headroom, and may not be set below that (topic-settings.ts).
+   */
+  readonly sources?: readonly string[];
+  /**
    * Settings that are part of the design rather than of the environment (for example compaction for
    * keyed state). They override the environment's `topicDefaults` and are overridden by the
    * environment's per-topic settings and by `-c` overrides.
@@ -26,12 +32,13 @@ export interface TopicSpec {
 
 const KEYED_STATE: Partial<TopicSettings> = { cleanupPolicy: 'compact' };
 
-function deadLetter(consumer: string): TopicSpec {
+function deadLetter(consumer: string, sources: readonly string[]): TopicSpec {
   return {
     name: `dlq.${consumer}`,
     key: 'the original record key',
     description: `Dead-letter records of the ${consumer} consumer: original bytes plus dlq.* headers`,
     deadLetterFor: consumer,
+    sources,
   };
 }
 
@@ -83,11 +90,11 @@ export const TOPIC_SPECS = {
     key: 'deviceId',
     description: 'Alerts raised by the telemetry Flink application',
   },
-  dlqEnrich: deadLetter('enrich'),
-  dlqAggregate: deadLetter('aggregate'),
-  dlqSessionize: deadLetter('sessionize'),
-  dlqAlerting: deadLetter('alerting'),
-  dlqSnowflakeSink: deadLetter('snowflake-sink'),
+  dlqEnrich: deadLetter('enrich', ['eventsUser', 'cdcOrders']),
+  dlqAggregate: deadLetter('aggregate', ['eventsEnriched']),
+  dlqSessionize: deadLetter('sessionize', ['telemetryRaw']),
+  dlqAlerting: deadLetter('alerting', ['telemetryAlerts']),
+  dlqSnowflakeSink: deadLetter('snowflake-sink', ['eventsAggregates']),
 } as const satisfies Record<string, TopicSpec>;
 
 /** The catalog's stable identifiers (code refers to topics by these, never by name). */
@@ -99,6 +106,29 @@ export const TOPIC_IDS = Object.keys(TOPIC_SPECS) as TopicId[];
 export function topicName(id: TopicId): string {
   return TOPIC_SPECS[id].name;
 }
+
+/**
+ * The topics whose records are dead-lettered into a dead-letter topic (empty for other topics).
+ * Throws at load if a spec names an unknown topic or another dead-letter topic as a source.
+ */
+export function deadLetterSources(id: TopicId): readonly TopicId[] {
+  return DEAD_LETTER_SOURCES[id];
+}
+
+const DEAD_LETTER_SOURCES = Object.fromEntries(
+  TOPIC_IDS.map((id) => {
+    const spec: TopicSpec = TOPIC_SPECS[id];
+    const sources = (spec.sources ?? []).map((source) => {
+      const sourceSpec: TopicSpec | undefined = (TOPIC_SPECS as Record<string, TopicSpec>)[source];
+      if (!sourceSpec || sourceSpec.deadLetterFor !== undefined)
+        throw new Error(
+          `topic-specs.ts: ${spec.name} names "${source}" as a source; expected the id of a topic that is not a dead-letter topic`,
+        );
+      return source as TopicId;
+    });
+    return [id, sources];
+  }),
+) as unknown as Record<TopicId, readonly TopicId[]>;
 
 /** Finds a topic by its Kafka name. */
 export function topicIdByName(name: string): TopicId | undefined {

@@ -1,8 +1,16 @@
+import * as cxapi from 'aws-cdk-lib/cx-api';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError } from '../../lib/config/errors';
 import { loadEnvironments } from '../../lib/config/platform-config';
+import { editDistance, isNearMiss } from '../../lib/config/suggest';
 import { parseDuration, parseSize } from '../../lib/config/units';
-import { TOPIC_IDS } from '../../lib/topics/topic-specs';
+import { deadLetterSources, TOPIC_IDS, type TopicId } from '../../lib/topics/topic-specs';
 import { cdkJsonContext, configFor, ENVIRONMENTS } from '../support/synth';
+
+const REPO = join(__dirname, '..', '..');
 
 /** Loads with cdk.json plus the given context, expecting a ConfigError; returns its message. */
 function configErrorOf(context: Record<string, unknown>): string {
@@ -13,6 +21,22 @@ function configErrorOf(context: Record<string, unknown>): string {
     throw err;
   }
   throw new Error('expected a ConfigError');
+}
+
+/** The problem lines of the ConfigError (without the heading). */
+function problemLines(context: Record<string, unknown>): string[] {
+  return configErrorOf(context).split('\n').slice(1);
+}
+
+/** Runs the installed CDK CLI in the repository (so that it reads cdk.json); returns its result. */
+function cdkCli(args: string[]): { status: number | null; stderr: string } {
+  const result = spawnSync(process.execPath, [join(REPO, 'node_modules', 'aws-cdk', 'bin', 'cdk'), ...args], {
+    cwd: REPO,
+    encoding: 'utf8',
+    env: { ...process.env, CDK_DISABLE_VERSION_CHECK: 'true' },
+    timeout: 120_000,
+  });
+  return { status: result.status, stderr: result.stderr };
 }
 
 /** cdk.json's context with one environment's object changed. */
@@ -223,14 +247,46 @@ describe('topic settings', () => {
     [
       'topics.events.user.retentionMs',
       '1d',
-      'topics.events.user.retentionMs: unknown setting "retentionMs"; allowed settings: partitions,',
+      'topics.events.user.retentionMs: unknown setting "retentionMs" (did you mean topics.events.user.retention?); allowed settings: partitions,',
     ],
     [
       'topics.events.usr.partitions',
       '3',
-      'topics.events.usr.partitions: unknown topic "events.usr"; known topics: events.user,',
+      'topics.events.usr.partitions: unknown topic "events.usr" (did you mean topics.events.user.partitions?); known topics: events.user,',
     ],
     ['topics.partitions', '3', 'topics.partitions: expected topics.<topic name>.<setting>'],
+    [
+      'topics.telemetry.raw',
+      '5',
+      'topics.telemetry.raw: expected topics.telemetry.raw.<setting>; settings: partitions, replicationFactor,',
+    ],
+    [
+      'topics.telemetry.raw.Partitions',
+      '5',
+      'topics.telemetry.raw.Partitions: unknown setting "Partitions" (did you mean topics.telemetry.raw.partitions?)',
+    ],
+    [
+      'topics.telemetry-raw.partitions',
+      '5',
+      'topics.telemetry-raw.partitions: unknown topic "telemetry-raw" (did you mean topics.telemetry.raw.partitions?)',
+    ],
+    // The settings the engine test also gives the real broker (test/engines/kafka-topics.test.ts).
+    [
+      'topics.events.user.minInsyncReplicas',
+      '0',
+      'topics.events.user.minInsyncReplicas: must be between 1 and 64 (got 0)',
+    ],
+    [
+      'topics.events.user.maxMessageBytes',
+      '-5',
+      'topics.events.user.maxMessageBytes: expected a size such as',
+    ],
+    [
+      'topics.events.user.retentionMsx',
+      '1d',
+      // Too far from any setting for a guess: the message lists them instead.
+      'topics.events.user.retentionMsx: unknown setting "retentionMsx"; allowed settings: partitions,',
+    ],
     [
       'topics.cdc.orders.retention',
       '7d',
@@ -272,11 +328,284 @@ describe('topic settings', () => {
         delete e.topicDefaults.compression;
       }),
     );
-    expect(message).toContain('environments.prod.topics.telemetry.row: unknown topic "telemetry.row"');
+    expect(message).toContain(
+      'environments.prod.topics.telemetry.row: unknown topic "telemetry.row" (did you mean telemetry.raw?); known topics:',
+    );
     expect(message).toContain(
       'environments.prod.topics.events.user.partitions: must be between 1 and 10000 (got -1)',
     );
     expect(message).toContain('environments.prod.topics.events.user.colour: unknown setting "colour"');
     expect(message).toContain('environments.prod.topicDefaults.compression: is required');
+  });
+});
+
+describe('misspelt context keys', () => {
+  const overrideHint = '-c topics.<topic name>.<setting>=<value>';
+  test.each([
+    ['topic.telemetry.raw.partitions', '0', 'did you mean topics.telemetry.raw.partitions?'],
+    ['topcs.telemetry.raw.partitions', '0', 'did you mean topics.telemetry.raw.partitions?'],
+    ['Topics.telemetry.raw.partitions', '0', 'did you mean topics.telemetry.raw.partitions?'],
+    ['topics:telemetry.raw.partitions', '0', 'did you mean topics.telemetry.raw.partitions?'],
+    ['topics_telemetry.raw.partitions', '0', 'did you mean topics.telemetry.raw.partitions?'],
+    ['topic.telemetry-raw.partiton', '0', 'did you mean topics.telemetry.raw.partitions?'],
+    ['topic.events.usr.retentionMs', '1d', 'did you mean topics.events.user.retention?'],
+    [
+      'topics',
+      '5',
+      `a topic setting is overridden with ${overrideHint}, e.g. topics.telemetry.raw.partitions`,
+    ],
+    [
+      'topic',
+      '5',
+      `a topic setting is overridden with ${overrideHint}, e.g. topics.telemetry.raw.partitions`,
+    ],
+    ['envs', 'prod', 'did you mean env?'],
+    ['ENV', 'prod', 'did you mean env?'],
+    ['enviroments', {}, 'did you mean environments?'],
+    ['environment', {}, 'did you mean environments?'],
+    ['Environments', {}, 'did you mean environments?'],
+    ['platformname', 'x', 'did you mean platformName?'],
+    ['platform-name', 'x', 'did you mean platformName?'],
+    ['platform_name', 'x', 'did you mean platformName?'],
+    ['platfromName', 'x', 'did you mean platformName?'],
+  ])('-c %s fails with a suggestion', (key, value, suggestion) => {
+    expect(problemLines({ env: 'staging', [key]: value })).toEqual([
+      `  - ${key}: not a context key of the platform; ${suggestion}`,
+    ]);
+  });
+
+  test('a key inside environments cannot be set with -c, and the message says where to change it', () => {
+    expect(problemLines({ env: 'prod', 'environments.prod.msk.brokerCount': '9' })).toEqual([
+      '  - environments.prod.msk.brokerCount: -c replaces a whole context key and environments is read whole: ' +
+        `change environments.prod.msk.brokerCount in cdk.json (only topic settings have per-value overrides: ${overrideHint})`,
+    ]);
+  });
+
+  test('a misspelt key is reported once, also with env=all', () => {
+    expect(problemLines({ env: 'all', 'topic.telemetry.raw.partitions': '0' })).toEqual([
+      '  - topic.telemetry.raw.partitions: not a context key of the platform; did you mean topics.telemetry.raw.partitions?',
+    ]);
+  });
+
+  test('near misses: case, separators, a trailing s, one edit for short names and two for long ones', () => {
+    expect(editDistance('topcis', 'topics')).toBe(1);
+    expect(editDistance('enviroment', 'environments')).toBe(2);
+    expect(isNearMiss('platform_name', 'platformName')).toBe(true);
+    expect(isNearMiss('envs', 'env')).toBe(true);
+    // Three letters or fewer: only case and a trailing s, so that short keys of other tools pass.
+    expect(isNearMiss('en', 'env')).toBe(false);
+    expect(isNearMiss('enc', 'env')).toBe(false);
+    expect(isNearMiss('aws', 'env')).toBe(false);
+    expect(isNearMiss('tpcs', 'topics')).toBe(false);
+  });
+
+  /** What CDK libraries and tools may put in context besides the CLI, with realistic values. */
+  const OTHER_TOOL_KEYS: Record<string, unknown> = {
+    'aws-cdk:enableDiffNoFail': true,
+    'acknowledged-issue-numbers': [34892],
+    'availability-zones:account=123456789012:region=eu-west-1': ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
+    'ssm:account=123456789012:parameterName=/streaming/dev/topics/events.user:region=eu-west-1':
+      'events.user',
+    'vpc-provider:account=123456789012:filter.vpc-id=vpc-0abc:region=eu-west-1:returnAsymmetricSubnets=true':
+      {},
+    'hosted-zone:account=123456789012:domainName=example.com:region=eu-west-1': { Id: '/hostedzone/Z1' },
+    'ami:account=123456789012:filters.image-type.0=machine:region=eu-west-1': 'ami-0123',
+    'key-provider:account=123456789012:aliasName=alias/streaming:region=eu-west-1': { keyId: 'k' },
+    'security-group:account=123456789012:region=eu-west-1:securityGroupId=sg-1': { securityGroupId: 'sg-1' },
+    'assets-ecr-repository-name': 'cdk-assets',
+    '@aws-cdk/core:bootstrapQualifier': 'hnb659fds',
+    '@aws-cdk/core:permissionsBoundary': { name: 'boundary' },
+    '@aws-cdk/iam:customizeRoles': { usePrecreatedRoles: {} },
+    '@aws-cdk/core.TreeMetadata:maxNodes': 1000,
+    '@aws-cdk/core.slowSynthThreshold': 10,
+    '@aws-cdk/aws-ec2.securityGroupDisableInlineRules': true,
+    'aws:cdk:disable-stack-trace': true,
+  };
+
+  test('every feature flag and context key of aws-cdk-lib, and what other tools add, passes', () => {
+    const cdkKeys = [
+      ...Object.keys(cxapi.FLAGS),
+      ...(Object.values(cxapi) as unknown[]).filter(
+        (v): v is string => typeof v === 'string' && /^[@a-z][\w@./:-]*$/i.test(v),
+      ),
+    ];
+    expect(cdkKeys.length).toBeGreaterThan(100);
+    const context = {
+      ...Object.fromEntries(cdkKeys.map((k) => [k, true])),
+      ...OTHER_TOOL_KEYS,
+      ...cdkJsonContext(),
+      env: 'all',
+    };
+    expect(loadEnvironments(context).map((c) => c.envName)).toEqual(ENVIRONMENTS);
+  });
+
+  test('the context the CDK CLI really passes (cdk.json plus what the CLI adds) passes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'context-keys-'));
+    const app = join(dir, 'dump-context.js');
+    const captured = join(dir, 'context.json');
+    writeFileSync(
+      app,
+      `require('fs').writeFileSync(${JSON.stringify(captured)}, process.env.CDK_CONTEXT_JSON || '{}');\n` +
+        `const cdk = require(${JSON.stringify(join(REPO, 'node_modules', 'aws-cdk-lib'))});\n` +
+        `const app = new cdk.App(); new cdk.Stack(app, 'Probe'); app.synth();\n`,
+    );
+    const run = cdkCli(['synth', '--app', `node ${app}`, '-q', '-o', join(dir, 'out'), '-c', 'env=all']);
+    expect(run.stderr).not.toContain('Error');
+    const context = JSON.parse(readFileSync(captured, 'utf8')) as Record<string, unknown>;
+    // The CLI adds keys of its own (aws:cdk:*), so this is more than cdk.json.
+    expect(Object.keys(context)).toEqual(
+      expect.arrayContaining(['aws:cdk:bundling-stacks', 'cli-telemetry']),
+    );
+    expect(loadEnvironments(context).map((c) => c.envName)).toEqual(ENVIRONMENTS);
+  });
+
+  test('cdk synth with a misspelt override exits non-zero with the suggestion, before building anything', () => {
+    const out = mkdtempSync(join(tmpdir(), 'context-keys-synth-'));
+    const run = cdkCli(['synth', '-q', '-o', out, '-c', 'env=all', '-c', 'topic.telemetry.raw.partitions=0']);
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain(
+      'Invalid platform configuration (1 problem):\n' +
+        '  - topic.telemetry.raw.partitions: not a context key of the platform; did you mean topics.telemetry.raw.partitions?\n',
+    );
+  });
+});
+
+describe('env=all: every problem names its environments', () => {
+  test('an override that fails in some environments names exactly those, one line per distinct message', () => {
+    expect(
+      problemLines({
+        env: 'all',
+        'topics.telemetry.raw.replicationFactor': '4',
+        'topics.events.user.partitions': '0',
+      }),
+    ).toEqual([
+      '  - topics.events.user.partitions (dev, staging, prod): must be between 1 and 10000 (got 0); allowed: whole number 1..10000 (partitions can only grow on a live topic)',
+      '  - topics.telemetry.raw.replicationFactor (dev): must be between 1 and the broker count 2 (got 4)',
+      '  - topics.telemetry.raw.replicationFactor (staging): must be between 1 and the broker count 3 (got 4)',
+    ]);
+  });
+
+  test('problems of one environment in cdk.json carry its name too; keys outside environments do not', () => {
+    const context = structuredClone(cdkJsonContext()) as Json;
+    context.environments.prod.msk.brokerCount = 4;
+    expect(problemLines({ ...context, env: 'all', platformName: 'X' })).toEqual([
+      '  - platformName: must be 2-21 characters of a-z, 0-9 and -, starting with a letter',
+      '  - environments.prod.msk.brokerCount (prod): must be a multiple of network.maxAzs 3 (got 4)',
+    ]);
+  });
+
+  test('the issues carry their environments for programmatic use', () => {
+    let error: unknown;
+    try {
+      loadEnvironments({ ...cdkJsonContext(), env: 'all', 'topics.telemetry.raw.replicationFactor': '3' });
+    } catch (err) {
+      error = err;
+    }
+    expect((error as ConfigError).issues).toEqual([
+      {
+        key: 'topics.telemetry.raw.replicationFactor',
+        message: 'must be between 1 and the broker count 2 (got 3)',
+        environments: ['dev'],
+      },
+    ]);
+  });
+
+  test('with one environment the message carries no environment', () => {
+    expect(problemLines({ env: 'dev', 'topics.telemetry.raw.replicationFactor': '3' })).toEqual([
+      '  - topics.telemetry.raw.replicationFactor: must be between 1 and the broker count 2 (got 3)',
+    ]);
+  });
+});
+
+describe('dead-letter topics allow larger messages than their sources', () => {
+  const MiB = 1024 * 1024;
+  const KiB = 1024;
+
+  test('which topics feed which dead-letter topic', () => {
+    const feeds = Object.fromEntries(
+      TOPIC_IDS.filter((id) => deadLetterSources(id).length > 0).map((id) => [id, deadLetterSources(id)]),
+    );
+    expect(feeds).toEqual({
+      dlqEnrich: ['eventsUser', 'cdcOrders'],
+      dlqAggregate: ['eventsEnriched'],
+      dlqSessionize: ['telemetryRaw'],
+      dlqAlerting: ['telemetryAlerts'],
+      dlqSnowflakeSink: ['eventsAggregates'],
+    });
+  });
+
+  test.each(ENVIRONMENTS)(
+    'in %s every dead-letter topic takes 1.25 MiB and its 1 MiB sources stay at 1 MiB',
+    (envName) => {
+      const topics = configFor(envName).topics;
+      const dlqs: TopicId[] = [
+        'dlqEnrich',
+        'dlqAggregate',
+        'dlqSessionize',
+        'dlqAlerting',
+        'dlqSnowflakeSink',
+      ];
+      for (const id of dlqs)
+        expect({ id, max: topics[id].settings.maxMessageBytes }).toEqual({ id, max: 1_310_720 });
+      for (const id of [
+        'eventsUser',
+        'cdcOrders',
+        'eventsEnriched',
+        'telemetryRaw',
+        'telemetryAlerts',
+      ] as const)
+        expect({ id, max: topics[id].settings.maxMessageBytes }).toEqual({ id, max: 1_048_576 });
+    },
+  );
+
+  test('a dead-letter topic follows its largest source unless set itself', () => {
+    const topics = configFor('prod', { 'topics.cdc.orders.maxMessageBytes': '2MiB' }).topics;
+    expect(topics.dlqEnrich.settings.maxMessageBytes).toBe(2 * MiB + 256 * KiB);
+    expect(topics.dlqEnrich.sources.maxMessageBytes).toBe(
+      'topics.cdc.orders.maxMessageBytes + 256KiB dead-letter headroom',
+    );
+    expect(topics.dlqAggregate.settings.maxMessageBytes).toBe(MiB + 256 * KiB);
+  });
+
+  test('a dead-letter topic may be set larger than required', () => {
+    const topics = configFor('prod', { 'topics.dlq.enrich.maxMessageBytes': '4MiB' }).topics;
+    expect(topics.dlqEnrich.settings.maxMessageBytes).toBe(4 * MiB);
+  });
+
+  test('an override that leaves a dead-letter topic no larger than a source fails naming both keys and the range', () => {
+    expect(problemLines({ env: 'prod', 'topics.dlq.enrich.maxMessageBytes': '1MiB' })).toEqual([
+      '  - topics.dlq.enrich.maxMessageBytes: must be between 1280KiB and 8MiB: larger than the 1MiB of its source ' +
+        'events.user (environments.prod.topicDefaults.maxMessageBytes) by the 256KiB dead-letter headroom (got 1MiB)',
+    ]);
+    expect(
+      problemLines({
+        env: 'prod',
+        'topics.telemetry.raw.maxMessageBytes': '3MiB',
+        'topics.dlq.sessionize.maxMessageBytes': '3MiB',
+      }),
+    ).toEqual([
+      '  - topics.dlq.sessionize.maxMessageBytes: must be between 3328KiB and 8MiB: larger than the 3MiB of its source ' +
+        'telemetry.raw (topics.telemetry.raw.maxMessageBytes) by the 256KiB dead-letter headroom (got 3MiB)',
+    ]);
+  });
+
+  test('a cdk.json setting of a dead-letter topic is checked the same way', () => {
+    const context = structuredClone(cdkJsonContext()) as Json;
+    context.environments.staging.topics['dlq.alerting'] = { maxMessageBytes: '1MiB' };
+    expect(problemLines({ ...context, env: 'staging' })).toEqual([
+      '  - environments.staging.topics.dlq.alerting.maxMessageBytes: must be between 1280KiB and 8MiB: larger than the ' +
+        '1MiB of its source telemetry.alerts (environments.staging.topicDefaults.maxMessageBytes) by the 256KiB dead-letter headroom (got 1MiB)',
+    ]);
+  });
+
+  test('a source too large for its dead-letter topic to exceed within 8 MiB fails naming both', () => {
+    expect(problemLines({ env: 'dev', 'topics.events.enriched.maxMessageBytes': '8MiB' })).toEqual([
+      '  - topics.events.enriched.maxMessageBytes: must be between 1KiB and 7936KiB: its records are dead-lettered into ' +
+        'dlq.aggregate, whose maxMessageBytes must exceed it by 256KiB and stay within 8MiB (got 8MiB)',
+    ]);
+    expect(
+      configFor('dev', { 'topics.events.enriched.maxMessageBytes': '7936KiB' }).topics.dlqAggregate.settings
+        .maxMessageBytes,
+    ).toBe(8 * MiB);
   });
 });
