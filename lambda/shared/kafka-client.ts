@@ -1,9 +1,10 @@
 /**
  * The platform's Kafka client factory for Lambda functions and tools: IAM authentication against
- * MSK (aws-msk-iam-sasl-signer-js, OAUTHBEARER over TLS) or plaintext for the local engines.
+ * MSK (SASL OAUTHBEARER over TLS, with the token of ./msk-iam-token) or plaintext for the local
+ * engines; and the one producer configuration every platform producer uses.
  */
-import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
-import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig, type Producer, type ProducerConfig } from 'kafkajs';
+import { credentialsFromEnvironment, mskIamToken, type AwsCredentials } from './msk-iam-token';
 
 export type KafkaAuth = 'iam' | 'none';
 
@@ -14,9 +15,15 @@ export interface KafkaClientOptions {
   /** Needed for IAM: the cluster's region. */
   readonly region?: string;
   readonly clientId: string;
+  /**
+   * Where IAM credentials come from, asked again for every token.
+   * @default the AWS_* variables Lambda sets in every function's environment
+   */
+  readonly credentials?: () => AwsCredentials;
 }
 
-export function createKafka(options: KafkaClientOptions): Kafka {
+/** The kafkajs client configuration for these options (plain data, apart from the token provider). */
+export function kafkaConfig(options: KafkaClientOptions): KafkaConfig {
   const brokers = options.brokers
     .split(',')
     .map((b) => b.trim())
@@ -33,13 +40,44 @@ export function createKafka(options: KafkaClientOptions): Kafka {
   if (options.auth === 'iam') {
     const region = options.region;
     if (!region) throw new Error('IAM authentication needs a region');
+    const credentials = options.credentials ?? (() => credentialsFromEnvironment());
     config.ssl = true;
     config.sasl = {
       mechanism: 'oauthbearer',
-      oauthBearerProvider: async () => ({ value: (await generateAuthToken({ region })).token }),
+      oauthBearerProvider: () => Promise.resolve({ value: mskIamToken(region, credentials()).token }),
     };
   }
-  return new Kafka(config);
+  return config;
+}
+
+export function createKafka(options: KafkaClientOptions): Kafka {
+  return new Kafka(kafkaConfig(options));
+}
+
+/**
+ * Every platform producer: idempotent (the broker gives it a producer id and drops a retried batch
+ * whose sequence number it already wrote, so kafkajs' own retries never duplicate a record), one
+ * request in flight per broker connection (kafkajs tracks sequence numbers on the client and
+ * documents idempotence with maxInFlightRequests 1), no topic auto-creation (topics come from the
+ * catalog), and a bounded number of retries, so that a request/response caller answers within its
+ * time limit: the retries are explicit because kafkajs' default for an idempotent producer
+ * (Number.MAX_SAFE_INTEGER) is replaced by the client's `retry` anyway. When they run out, the
+ * caller does not know whether the batch was written and must send it again (a new sequence
+ * number: downstream deduplication by key, eventId for app events, covers that case).
+ */
+export const PRODUCER_CONFIG: Readonly<ProducerConfig> = Object.freeze({
+  idempotent: true,
+  maxInFlightRequests: 1,
+  allowAutoTopicCreation: false,
+  retry: Object.freeze({ retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 }),
+});
+
+/** The acks of every send: all in-sync replicas (kafkajs refuses anything else from an idempotent producer). */
+export const PRODUCE_ACKS = -1;
+
+/** A producer with {@link PRODUCER_CONFIG}; send with `acks: PRODUCE_ACKS`. */
+export function createProducer(kafka: Kafka): Producer {
+  return kafka.producer({ ...PRODUCER_CONFIG, retry: { ...PRODUCER_CONFIG.retry } });
 }
 
 /** Reads `KAFKA_AUTH`, accepting only the known modes. */
