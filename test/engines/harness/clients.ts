@@ -1,4 +1,14 @@
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import {
+  AclOperationTypes,
+  AclPermissionTypes,
+  AclResourceTypes,
+  Kafka,
+  logLevel,
+  ResourcePatternTypes,
+  type Admin,
+  type IHeaders,
+} from 'kafkajs';
+import type { KafkaAcl } from '../../../lib/kafka/acl-model';
 import type { TemplateTopic } from '../../support/templates';
 
 /** The broker started by global-setup.ts. */
@@ -9,8 +19,43 @@ export function bootstrap(): string {
   return address;
 }
 
-export function kafkaClient(clientId: string): Kafka {
-  return new Kafka({ clientId, brokers: [bootstrap()], logLevel: logLevel.NOTHING });
+/** A kafkajs client, by default for the broker of global-setup.ts. */
+export function kafkaClient(clientId: string, brokers: readonly string[] = [bootstrap()]): Kafka {
+  return new Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.NOTHING });
+}
+
+/**
+ * A SASL/SCRAM-SHA-512 client (what the IoT Core Kafka action is) on a SASL_PLAINTEXT listener.
+ * No retries: an authorization failure is final, and a test wants it at once.
+ */
+export function scramClient(options: {
+  readonly brokers: string;
+  readonly username: string;
+  readonly password: string;
+  readonly clientId?: string;
+}): Kafka {
+  return new Kafka({
+    clientId: options.clientId ?? 'engine-tests-scram',
+    brokers: [options.brokers],
+    sasl: { mechanism: 'scram-sha-512', username: options.username, password: options.password },
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0, initialRetryTime: 100 },
+  });
+}
+
+/** Produces one record (acks all, no topic auto-creation) with a short-lived producer. */
+export async function produceOne(
+  kafka: Kafka,
+  topic: string,
+  message: { key: string | null; value: string | null; headers?: IHeaders } = { key: 'k', value: 'v' },
+): Promise<void> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
+  await producer.connect();
+  try {
+    await producer.send({ topic, acks: -1, messages: [message] });
+  } finally {
+    await producer.disconnect();
+  }
 }
 
 export async function connectAdmin(): Promise<Admin> {
@@ -29,6 +74,73 @@ export async function kafkaErrorOf(call: () => Promise<unknown>): Promise<string
     return types.length > 0 ? types.join(',') : (e.type ?? e.message);
   }
   throw new Error('expected the broker to reject the call');
+}
+
+/** kafkajs wraps the broker's error; walks the causes (`originalError`, `cause`) into one line. */
+export function errorChain(error: unknown): string {
+  type Wrapped = { name?: string; message?: string; type?: string; originalError?: unknown; cause?: unknown };
+  const parts: string[] = [];
+  for (let e = error as Wrapped | undefined; e; e = (e.originalError ?? e.cause) as Wrapped | undefined) {
+    parts.push(`${e.name}: ${e.type ?? ''} ${e.message}`);
+  }
+  return parts.join(' <- ');
+}
+
+/** The name of a kafkajs enum value (`AclOperationTypes` 4 -> 'WRITE'). */
+function enumName(values: object, code: number): string {
+  const name = Object.entries(values as Record<string, unknown>).find(([, v]) => v === code)?.[0];
+  if (!name) throw new Error(`unknown code ${code}`);
+  return name;
+}
+
+/**
+ * Every ACL on the broker, whatever its resource type, pattern, principal, host, operation or
+ * permission (DescribeAcls with ANY everywhere and no name), in the platform's ACL shape, sorted.
+ */
+export async function listAllAcls(admin: Admin): Promise<KafkaAcl[]> {
+  const described = await admin.describeAcls({
+    resourceType: AclResourceTypes.ANY,
+    resourcePatternType: ResourcePatternTypes.ANY,
+    operation: AclOperationTypes.ANY,
+    permissionType: AclPermissionTypes.ANY,
+  });
+  return described.resources
+    .flatMap((r) =>
+      r.acls.map(
+        (a) =>
+          ({
+            resourceType: enumName(AclResourceTypes, r.resourceType),
+            resourceName: r.resourceName,
+            patternType: enumName(ResourcePatternTypes, r.resourcePatternType),
+            principal: a.principal,
+            host: a.host,
+            operation: enumName(AclOperationTypes, a.operation),
+            permission: enumName(AclPermissionTypes, a.permissionType),
+          }) as KafkaAcl,
+      ),
+    )
+    .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+}
+
+/**
+ * Every ACL on the broker once it stopped changing (the same in reads 300 ms apart, for 1.5 s): an
+ * ACL change is committed by the controller and reaches the broker's authorizer a moment later.
+ */
+export async function settledAcls(admin: Admin, timeoutMs = 15_000): Promise<KafkaAcl[]> {
+  const deadline = Date.now() + timeoutMs;
+  let last = JSON.stringify(await listAllAcls(admin));
+  let stableSince = Date.now();
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 300));
+    const now = JSON.stringify(await listAllAcls(admin));
+    if (now !== last) {
+      last = now;
+      stableSince = Date.now();
+    } else if (Date.now() - stableSince >= 1_500) {
+      return JSON.parse(last) as KafkaAcl[];
+    }
+  }
+  throw new Error(`the broker's ACLs did not settle within ${timeoutMs} ms`);
 }
 
 /** Deletes topics and waits until the broker no longer lists them. */
@@ -51,8 +163,8 @@ export async function deleteTopicsAndWait(admin: Admin, topics: string[], timeou
  * the decoded Configs. Replication factor 1: the local broker is a single node.
  */
 export async function createTemplateTopics(admin: Admin, topics: readonly TemplateTopic[]): Promise<boolean> {
-  return admin.createTopics({
-    waitForLeaders: true,
+  const created = await admin.createTopics({
+    waitForLeaders: false,
     topics: topics.map((t) => ({
       topic: t.name,
       numPartitions: t.partitions,
@@ -60,6 +172,35 @@ export async function createTemplateTopics(admin: Admin, topics: readonly Templa
       configEntries: Object.entries(t.configs).map(([name, value]) => ({ name, value })),
     })),
   });
+  await waitForLeaders(
+    admin,
+    topics.map((t) => t.name),
+  );
+  return created;
+}
+
+/**
+ * Waits until every partition of the topics has a leader. (kafkajs' own `waitForLeaders` gives up
+ * on the UNKNOWN_TOPIC_OR_PARTITION a broker may answer while many new topics are being set up.)
+ */
+export async function waitForLeaders(
+  admin: Admin,
+  topics: readonly string[],
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const { topics: described } = await admin.fetchTopicMetadata({ topics: [...topics] });
+      if (described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      last = 'partitions without a leader';
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`topics without leaders after ${timeoutMs} ms (${last}): ${topics.join(', ')}`);
 }
 
 export interface ConsumedRecord {

@@ -1,6 +1,6 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { javaExecutable, resolveClasspath } from './maven';
@@ -163,6 +163,16 @@ export class LocalKafka {
     return existsSync(this.logFile)
       ? readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n')
       : '';
+  }
+
+  /** The broker log's size now: a mark for {@link logSince}. */
+  public logMark(): number {
+    return existsSync(this.logFile) ? statSync(this.logFile).size : 0;
+  }
+
+  /** What the broker logged after `mark` (from {@link logMark}). */
+  public logSince(mark: number): string {
+    return existsSync(this.logFile) ? readFileSync(this.logFile).subarray(mark).toString('utf8') : '';
   }
 
   /** Stops the broker cleanly (SIGTERM, then SIGKILL after 30 s) and removes its files. */
