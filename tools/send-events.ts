@@ -5,15 +5,19 @@
  *   npm run events:send -- --local 127.0.0.1:9092 --count 20 --users 5
  *   npm run events:send -- --endpoint https://<api>.execute-api.<region>.amazonaws.com/prod/events --region eu-west-1
  *   ... --invalid 2     also sends 2 invalid events in the same batch (the batch is refused, nothing written)
+ *   ... --env staging   with --local: the limits of that environment's catalog (default dev)
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ingest, type IngestResponse } from '../lambda/ingest/ingest';
 import { APP_EVENT_SCHEMA_VERSION, type AppEvent } from '../lambda/shared/contract/app-event';
-import { createKafka } from '../lambda/shared/kafka-client';
+import { createKafka, createProducer } from '../lambda/shared/kafka-client';
+import { loadEnvironments } from '../lib/config/platform-config';
 import { TOPIC_SPECS } from '../lib/topics/topic-specs';
 
 const TYPES = ['page_view', 'page_view', 'page_view', 'click', 'click', 'add_to_cart', 'purchase'] as const;
@@ -57,14 +61,29 @@ export function invalidEvents(count: number): unknown[] {
   return Array.from({ length: count }, (_, i) => kinds[i % kinds.length]);
 }
 
-export async function sendLocal(bootstrap: string, body: string): Promise<IngestResponse> {
-  const producer = createKafka({ brokers: bootstrap, auth: 'none', clientId: 'send-events' }).producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-  });
+/** events.user's max.message.bytes in an environment of cdk.json, as its function gets it. */
+export function eventsTopicMaxMessageBytes(envName: string): number {
+  const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
+  const [config] = loadEnvironments({ ...cdkJson.context, env: envName });
+  return config!.topics.eventsUser.settings.maxMessageBytes;
+}
+
+/**
+ * Sends through the ingest logic straight to a broker whose topics are those of an environment
+ * (`npm run engines:kafka -- --topics <env>`), with that environment's limits.
+ */
+export async function sendLocal(bootstrap: string, body: string, envName = 'dev'): Promise<IngestResponse> {
+  const producer = createProducer(createKafka({ brokers: bootstrap, auth: 'none', clientId: 'send-events' }));
   await producer.connect();
   try {
-    return await ingest(body, { producer, topic: TOPIC_SPECS.eventsUser.name, maxBatchSize: 500 });
+    return await ingest(body, {
+      producer,
+      topic: TOPIC_SPECS.eventsUser.name,
+      maxBatchSize: 500,
+      maxMessageBytes: eventsTopicMaxMessageBytes(envName),
+    });
   } finally {
     await producer.disconnect();
   }
@@ -109,7 +128,7 @@ async function main(): Promise<void> {
   const local = option('local');
   const endpoint = option('endpoint');
   let result: unknown;
-  if (local) result = await sendLocal(local, body);
+  if (local) result = await sendLocal(local, body, option('env') ?? 'dev');
   else if (endpoint)
     result = await sendSigned(endpoint, option('region') ?? process.env.AWS_REGION ?? 'eu-west-1', body);
   else throw new Error('give --local <bootstrap> or --endpoint <url>');

@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { Producer } from 'kafkajs';
-import { createKafka, kafkaAuthFrom } from '../shared/kafka-client';
+import { createKafka, createProducer, kafkaAuthFrom } from '../shared/kafka-client';
 import { log } from '../shared/log';
 import { ingest } from './ingest';
 
@@ -16,6 +16,8 @@ function required(name: string): string {
 
 const TOPIC = required('EVENTS_TOPIC');
 const MAX_BATCH_SIZE = Number(required('MAX_BATCH_SIZE'));
+/** The topic's max.message.bytes, from the catalog. */
+const MAX_MESSAGE_BYTES = Number(required('MAX_MESSAGE_BYTES'));
 
 let producer: Promise<Producer> | undefined;
 
@@ -27,7 +29,7 @@ function connectedProducer(): Promise<Producer> {
       region: process.env.AWS_REGION,
       clientId: 'ingest',
     });
-    const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const p = createProducer(kafka);
     await p.connect();
     return p;
   })().catch((err: unknown) => {
@@ -46,6 +48,7 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
       producer: await connectedProducer(),
       topic: TOPIC,
       maxBatchSize: MAX_BATCH_SIZE,
+      maxMessageBytes: MAX_MESSAGE_BYTES,
     });
   } catch (err) {
     log('error', 'kafka connection failed', { error: (err as Error).message });

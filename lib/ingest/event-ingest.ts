@@ -26,6 +26,12 @@ export interface EventIngestProps {
  * The app-event ingest endpoint: `POST /events` on a regional REST API with IAM (SigV4)
  * authorization and per-environment stage throttling, in front of the ingest function in the VPC,
  * which validates against the event schema and writes to events.user with an idempotent producer.
+ *
+ * Stage logging (execution logs at ERROR, access logs) needs API Gateway's account setting, a
+ * CloudWatch Logs role per account and region: with `ingest.ownsApiGatewayAccount` this stack
+ * creates it (`AWS::ApiGateway::Account` and its role, both retained when the stack is deleted, so
+ * that another environment's logging never loses it); otherwise the account must have it already
+ * (from the owning environment, or set once by the account's administrators).
  */
 export class EventIngest extends Construct {
   public readonly api: apigateway.RestApi;
@@ -48,6 +54,7 @@ export class EventIngest extends Construct {
       environment: {
         EVENTS_TOPIC: catalog.name('eventsUser'),
         MAX_BATCH_SIZE: String(config.ingest.maxBatchSize),
+        MAX_MESSAGE_BYTES: String(catalog.topic('eventsUser').settings.maxMessageBytes),
         BOOTSTRAP_BROKERS: props.bootstrapBrokers,
         KAFKA_AUTH: 'iam',
       },
@@ -62,8 +69,11 @@ export class EventIngest extends Construct {
       restApiName: `${config.platformName}-${config.envName}-ingest`,
       description: 'App event ingest (IAM authorization)',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
-      cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      // The account+region's CloudWatch Logs role for API Gateway, which execution and access
+      // logging need: created (and retained on delete) only by the environment that owns it.
+      ...(config.ingest.ownsApiGatewayAccount
+        ? { cloudWatchRole: true, cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN }
+        : { cloudWatchRole: false }),
       deployOptions: {
         stageName: 'v1',
         throttlingRateLimit: config.ingest.throttleRateLimit,

@@ -1,14 +1,17 @@
 /**
  * The ingest function on a real Kafka 3.9 broker: its handler and logic, unchanged, with the one
- * difference the local broker forces (KAFKA_AUTH=none instead of MSK IAM; the IAM signer cannot be
- * exercised without AWS). events.user is created with the configs the dev template carries.
+ * difference the local broker forces (KAFKA_AUTH=none instead of MSK IAM; the IAM token is proven
+ * equal to the AWS signer's in test/unit/kafka-client.test.ts). events.user is created with the
+ * configs the dev template carries, and the function gets the environment the dev template gives it.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { Admin } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type ISocketFactory } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import * as net from 'node:net';
 import type * as IngestHandler from '../../lambda/ingest/index';
-import { APP_EVENT_SCHEMA_VERSION, appEventJsonSchema } from '../../lambda/shared/contract/app-event';
-import { createKafka } from '../../lambda/shared/kafka-client';
-import { ingest } from '../../lambda/ingest/ingest';
+import { APP_EVENT_SCHEMA_VERSION } from '../../lambda/shared/contract/app-event';
+import { createKafka, createProducer, PRODUCER_CONFIG } from '../../lambda/shared/kafka-client';
+import { ingest, recordBatchLimit, recordBytes, RECORD_BATCH_OVERHEAD } from '../../lambda/ingest/ingest';
 import { TOPIC_SPECS } from '../../lib/topics/topic-specs';
 import { invalidEvents, sampleEvents } from '../../tools/send-events';
 import { synthEnvironment } from '../support/synth';
@@ -23,8 +26,16 @@ import {
 } from './harness/clients';
 
 const TOPIC = TOPIC_SPECS.eventsUser.name;
+/** A topic of this test only, whose max.message.bytes is smaller than the function assumes. */
+const SMALL_TOPIC = 'ingest-test.small-limit';
+const SMALL_TOPIC_MAX_MESSAGE_BYTES = 64 * 1024;
+/** The contract's required fields of events.user (../shared/CONTRACT.md), written out by hand. */
+const REQUIRED_FIELDS = ['eventId', 'userId', 'type', 'occurredAt', 'schemaVersion'] as const;
+
 let admin: Admin;
 let fn: typeof IngestHandler;
+/** The function's environment, as the dev template sets it. */
+let environment: Record<string, string>;
 
 function apiEvent(body: unknown, base64 = false): APIGatewayProxyEvent {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -35,25 +46,72 @@ function apiEvent(body: unknown, base64 = false): APIGatewayProxyEvent {
   } as unknown as APIGatewayProxyEvent;
 }
 
+function parse(body: string): {
+  error?: string;
+  message?: string;
+  results: {
+    index: number;
+    eventId?: string;
+    status: string;
+    errors?: { field: string; message: string }[];
+  }[];
+} {
+  return JSON.parse(body) as ReturnType<typeof parse>;
+}
+
+/** An event whose record takes exactly `bytes` (the bound the function checks), padded by an unknown field. */
+function eventOfRecordSize(bytes: number): Record<string, unknown> {
+  const [event] = sampleEvents(1, 1);
+  const padded = { ...event!, padding: '' };
+  const size = () =>
+    RECORD_BATCH_OVERHEAD +
+    recordBytes({
+      key: padded.userId,
+      value: JSON.stringify(padded),
+      headers: { 'content-type': 'application/json', 'schema-version': '1' },
+    });
+  padded.padding = 'x'.repeat(bytes - size());
+  expect(size()).toBe(bytes);
+  return padded;
+}
+
 beforeAll(async () => {
   admin = await connectAdmin();
+  const dev = synthEnvironment('dev');
   await createTemplateTopics(
     admin,
-    templateTopics(synthEnvironment('dev').streaming).filter((t) => t.name === TOPIC),
+    templateTopics(dev.streaming).filter((t) => t.name === TOPIC),
   );
-  // The function reads its configuration from the environment the construct sets.
-  Object.assign(process.env, {
-    EVENTS_TOPIC: TOPIC,
-    MAX_BATCH_SIZE: '100',
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      {
+        topic: SMALL_TOPIC,
+        numPartitions: 1,
+        replicationFactor: 1,
+        configEntries: [{ name: 'max.message.bytes', value: String(SMALL_TOPIC_MAX_MESSAGE_BYTES) }],
+      },
+    ],
+  });
+  const ingestFunction = Object.values(dev.sources.findResources('AWS::Lambda::Function')).find((f) =>
+    JSON.stringify(f).includes('EVENTS_TOPIC'),
+  ) as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+  const variables = ingestFunction.Properties.Environment.Variables;
+  // The function reads its configuration from the environment the construct sets; the broker is local.
+  environment = {
+    EVENTS_TOPIC: variables.EVENTS_TOPIC as string,
+    MAX_BATCH_SIZE: variables.MAX_BATCH_SIZE as string,
+    MAX_MESSAGE_BYTES: variables.MAX_MESSAGE_BYTES as string,
     BOOTSTRAP_BROKERS: bootstrap(),
     KAFKA_AUTH: 'none',
-  });
+  };
+  Object.assign(process.env, environment);
   fn = await import('../../lambda/ingest/index');
 });
 
 afterAll(async () => {
   await fn.closeProducer();
-  await deleteTopicsAndWait(admin, [TOPIC]);
+  await deleteTopicsAndWait(admin, [TOPIC, SMALL_TOPIC]);
   await admin.disconnect();
 });
 
@@ -155,29 +213,218 @@ test.each([
   expect(await topicSize(admin, TOPIC)).toBe(before);
 });
 
-test('a write Kafka does not confirm answers 503 with every item unknown, so the client retries', async () => {
-  const producer = createKafka({ brokers: bootstrap(), auth: 'none', clientId: 'ingest-test' }).producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
+test.each(REQUIRED_FIELDS)(
+  'an event without %s is refused with 400 naming the field; nothing is written',
+  async (field) => {
+    const [event] = sampleEvents(1, 1);
+    const incomplete: Record<string, unknown> = { ...event };
+    delete incomplete[field];
+    const before = await topicSize(admin, TOPIC);
+    const response = await fn.handler(apiEvent(incomplete));
+    expect(response.statusCode).toBe(400);
+    const body = parse(response.body);
+    expect(body.error).toBe('invalid_events');
+    expect(body.results).toHaveLength(1);
+    expect(body.results[0]!.status).toBe('invalid');
+    expect(body.results[0]!.errors!.map((e) => e.field)).toEqual([field]);
+    // No eventId is invented: the item carries the one the client sent, or none.
+    if (field === 'eventId') expect(body.results[0]).not.toHaveProperty('eventId');
+    else expect(body.results[0]!.eventId).toBe(event!.eventId);
+    expect(await topicSize(admin, TOPIC)).toBe(before);
+  },
+);
+
+describe('size limits of events.user', () => {
+  let limit: number;
+  beforeAll(() => {
+    limit = recordBatchLimit(Number(environment.MAX_MESSAGE_BYTES));
+    expect(Number(environment.MAX_MESSAGE_BYTES)).toBe(1024 * 1024); // the dev catalog's max.message.bytes
   });
+
+  test('an event exactly at the function limit (1 MiB minus the margin) is written, unchanged', async () => {
+    const event = eventOfRecordSize(limit);
+    const before = await topicSize(admin, TOPIC);
+    const response = await fn.handler(apiEvent(event));
+    expect(response.statusCode).toBe(202);
+    expect(await topicSize(admin, TOPIC)).toBe(before + 1);
+    const records = await consumeRecords(TOPIC, before + 1);
+    const written = records.filter((r) => r.value?.includes(event.eventId as string));
+    expect(written).toHaveLength(1);
+    expect(JSON.parse(written[0]!.value!)).toEqual(event);
+  });
+
+  test.each([
+    ['one byte over the function limit', 1],
+    ['a 1 MiB event with a large unknown field', 1024 * 1024],
+  ])('%s is refused with 413 too_large, no retry-after, nothing written', async (_name, size) => {
+    const event = eventOfRecordSize(size === 1 ? limit + 1 : size);
+    const before = await topicSize(admin, TOPIC);
+    const response = await fn.handler(apiEvent(event));
+    expect(response.statusCode).toBe(413);
+    expect(response.headers).toEqual({ 'content-type': 'application/json' });
+    const body = parse(response.body);
+    expect(body.error).toBe('too_large');
+    expect(body.results).toEqual([
+      {
+        index: 0,
+        eventId: event.eventId,
+        status: 'too_large',
+        errors: [{ field: '', message: expect.stringContaining(`at most ${limit} fit`) as string }],
+      },
+    ]);
+    expect(await topicSize(admin, TOPIC)).toBe(before);
+  });
+
+  test('events that fit alone but not together are refused with 413; none is written', async () => {
+    const [a, b] = [eventOfRecordSize(600_000), eventOfRecordSize(600_000)];
+    const before = await topicSize(admin, TOPIC);
+    const response = await fn.handler(apiEvent({ events: [a, b] }));
+    expect(response.statusCode).toBe(413);
+    const body = parse(response.body);
+    expect(body.error).toBe('too_large');
+    expect(body.message).toContain('send fewer per request');
+    expect(body.results.map((r) => r.status)).toEqual(['not_written', 'not_written']);
+    expect(await topicSize(admin, TOPIC)).toBe(before);
+  });
+
+  test('the broker refusing a batch (MESSAGE_TOO_LARGE) is 413 too_large, never a retry', async () => {
+    // The function believes the topic takes 1 MiB; this topic takes 64 KiB.
+    const producer = createProducer(
+      createKafka({ brokers: bootstrap(), auth: 'none', clientId: 'ingest-test' }),
+    );
+    await producer.connect();
+    try {
+      const event = eventOfRecordSize(100_000);
+      const before = await topicSize(admin, SMALL_TOPIC);
+      const started = Date.now();
+      const response = await ingest(JSON.stringify(event), {
+        producer,
+        topic: SMALL_TOPIC,
+        maxBatchSize: 10,
+        maxMessageBytes: 1024 * 1024,
+      });
+      expect(response.statusCode).toBe(413);
+      expect(response.body.error).toBe('too_large');
+      expect(response.body.message).toContain('MESSAGE_TOO_LARGE');
+      expect(response.body.results).toEqual([{ index: 0, eventId: event.eventId, status: 'unknown' }]);
+      expect(Date.now() - started).toBeLessThan(5_000); // refused at once, not retried by kafkajs
+      expect(await topicSize(admin, SMALL_TOPIC)).toBe(before);
+    } finally {
+      await producer.disconnect();
+    }
+  });
+});
+
+test('a send that fails for another reason answers 503 with every item unknown (the client retries)', async () => {
+  const producer = createProducer(
+    createKafka({ brokers: bootstrap(), auth: 'none', clientId: 'ingest-test' }),
+  );
   await producer.connect();
   await producer.disconnect(); // a producer that cannot send
   const events = sampleEvents(2, 1);
-  const response = await ingest(JSON.stringify({ events }), { producer, topic: TOPIC, maxBatchSize: 10 });
+  const response = await ingest(JSON.stringify({ events }), {
+    producer,
+    topic: TOPIC,
+    maxBatchSize: 10,
+    maxMessageBytes: 1024 * 1024,
+  });
   expect(response.statusCode).toBe(503);
+  expect(response.body.error).toBe('kafka_unavailable');
   expect(response.body.results!.map((r) => r.status)).toEqual(['unknown', 'unknown']);
 });
 
-test('the published JSON Schema is the schema the function validates with', () => {
-  const schema = appEventJsonSchema() as { required: string[]; properties: Record<string, unknown> };
-  expect(schema.required.sort()).toEqual(['eventId', 'occurredAt', 'schemaVersion', 'type', 'userId']);
-  expect(Object.keys(schema.properties).sort()).toEqual([
-    'country',
-    'eventId',
-    'occurredAt',
-    'properties',
-    'schemaVersion',
-    'type',
-    'userId',
-  ]);
+test('the handler answers 503 with retry-after when Kafka cannot be reached', async () => {
+  jest.resetModules();
+  const saved = process.env.BOOTSTRAP_BROKERS;
+  process.env.BOOTSTRAP_BROKERS = '127.0.0.1:1'; // nothing listens there
+  try {
+    const unreachable = await import('../../lambda/ingest/index');
+    const response = await unreachable.handler(apiEvent(sampleEvents(1, 1)[0]));
+    expect(response.statusCode).toBe(503);
+    expect(response.headers).toEqual({ 'content-type': 'application/json', 'retry-after': '1' });
+    expect(parse(response.body).error).toBe('kafka_unavailable');
+  } finally {
+    process.env.BOOTSTRAP_BROKERS = saved;
+  }
+});
+
+/**
+ * A socket factory that loses the broker's answer to the first Produce request on purpose: the
+ * broker has written the batch, the client sees the connection fail and sends the batch again.
+ */
+function losingFirstProduceResponse(): { factory: ISocketFactory; lost: () => number } {
+  let lost = 0;
+  const factory: ISocketFactory = ({ host, port, onConnect }) => {
+    const socket = net.connect({ host, port }, onConnect);
+    const produceRequests = new Set<number>();
+    let outbound = Buffer.alloc(0);
+    let inbound = Buffer.alloc(0);
+    const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+    socket.write = ((chunk: Buffer | string, ...rest: unknown[]) => {
+      outbound = Buffer.concat([outbound, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, 'binary')]);
+      while (outbound.length >= 4 && outbound.length >= 4 + outbound.readInt32BE(0)) {
+        const size = outbound.readInt32BE(0);
+        if (outbound.readInt16BE(4) === 0) produceRequests.add(outbound.readInt32BE(8)); // api key 0: Produce
+        outbound = outbound.subarray(4 + size);
+      }
+      return write(chunk, ...rest);
+    }) as typeof socket.write;
+    const emit = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
+    socket.emit = ((event: string | symbol, ...args: unknown[]) => {
+      if (event !== 'data') return emit(event, ...args);
+      inbound = Buffer.concat([inbound, args[0] as Buffer]);
+      while (inbound.length >= 4 && inbound.length >= 4 + inbound.readInt32BE(0)) {
+        const frame = inbound.subarray(0, 4 + inbound.readInt32BE(0));
+        inbound = inbound.subarray(frame.length);
+        if (lost === 0 && produceRequests.has(frame.readInt32BE(4))) {
+          lost += 1;
+          socket.destroy(new Error('connection lost after the broker wrote the batch (test)'));
+          return true;
+        }
+        emit('data', frame);
+      }
+      return true;
+    }) as typeof socket.emit;
+    socket.setKeepAlive(true, 60_000);
+    return socket;
+  };
+  return { factory, lost: () => lost };
+}
+
+describe('a send retried after a lost answer', () => {
+  async function sendThroughLossyConnection(idempotent: boolean): Promise<{ copies: number; lost: number }> {
+    const { factory, lost } = losingFirstProduceResponse();
+    const kafka = new Kafka({
+      clientId: 'ingest-retry-test',
+      brokers: [bootstrap()],
+      socketFactory: factory,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 5, initialRetryTime: 100 },
+    });
+    const producer = idempotent
+      ? createProducer(kafka)
+      : kafka.producer({ ...PRODUCER_CONFIG, idempotent: false, retry: { ...PRODUCER_CONFIG.retry } });
+    await producer.connect();
+    const eventId = randomUUID();
+    const before = await topicSize(admin, TOPIC);
+    try {
+      await producer.send({
+        topic: TOPIC,
+        acks: -1,
+        messages: [{ key: 'retry-test', value: JSON.stringify({ eventId }) }],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    const records = await consumeRecords(TOPIC, before + 2, { timeoutMs: 5_000 });
+    return { copies: records.filter((r) => r.value?.includes(eventId)).length, lost: lost() };
+  }
+
+  test('without idempotence it is written twice (the fault really makes the client resend)', async () => {
+    expect(await sendThroughLossyConnection(false)).toEqual({ copies: 2, lost: 1 });
+  });
+
+  test('with the platform producer (idempotent) the broker drops the resent batch: one copy', async () => {
+    expect(await sendThroughLossyConnection(true)).toEqual({ copies: 1, lost: 1 });
+  });
 });
