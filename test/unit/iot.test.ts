@@ -1,13 +1,59 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import type { CfnElement, Stack } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
 import { renderTopicRule, telemetryBridge } from '../../lib/iot/telemetry-bridge';
 import { configFor, ENVIRONMENTS, synthEnvironment, type SynthesizedEnvironment } from '../support/synth';
 
 type Rule = { Properties: { RuleName: string; TopicRulePayload: Record<string, any> } };
+type Json = unknown;
+
+/** The logical id of a construct's CloudFormation resource (its default child, or itself). */
+function logicalId(stack: Stack, construct: IConstruct): string {
+  return stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnElement);
+}
+
+/**
+ * Replaces every cross-stack reference (`Fn::GetStackOutput`, `Fn::ImportValue`) with what it reads:
+ * `{ fromStack, value }`, the producing stack's name and its output's value. Expectations can then
+ * name the resource of the other stack, however the reference is carried.
+ */
+function resolveCrossStack(value: Json, producers: Record<string, Template>): Json {
+  if (Array.isArray(value)) return value.map((v) => resolveCrossStack(v, producers));
+  if (value === null || typeof value !== 'object') return value;
+  const obj = value as Record<string, Json>;
+  const outputs = (stackName: string) =>
+    (producers[stackName]?.toJSON().Outputs ?? {}) as Record<
+      string,
+      { Value: Json; Export?: { Name: Json } }
+    >;
+  if ('Fn::GetStackOutput' in obj) {
+    const { StackName, OutputName } = obj['Fn::GetStackOutput'] as { StackName: string; OutputName: string };
+    const output = outputs(StackName)[OutputName];
+    if (!output) throw new Error(`no output ${OutputName} in ${StackName}`);
+    return { fromStack: StackName, value: output.Value };
+  }
+  if ('Fn::ImportValue' in obj) {
+    for (const stackName of Object.keys(producers)) {
+      const output = Object.values(outputs(stackName)).find(
+        (o) => JSON.stringify(o.Export?.Name) === JSON.stringify(obj['Fn::ImportValue']),
+      );
+      if (output) return { fromStack: stackName, value: output.Value };
+    }
+    throw new Error(`no export ${JSON.stringify(obj['Fn::ImportValue'])}`);
+  }
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, resolveCrossStack(v, producers)]));
+}
+
+/** Statements in a stable order (order has no meaning in IAM). */
+function sortedStatements(statements: Json[]): Json[] {
+  return [...statements].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+}
 
 describe.each(ENVIRONMENTS)('MQTT bridge in %s', (envName) => {
   let synth: SynthesizedEnvironment;
   const config = configFor(envName);
   const ruleName = `streaming_${envName}_telemetry_raw`;
+  const streamingStackName = `streaming-${envName}-streaming`;
   const rendered = renderTopicRule(telemetryBridge({ topicFilter: config.iot.topicFilter, ruleName }));
   beforeAll(() => {
     synth = synthEnvironment(envName);
@@ -16,38 +62,176 @@ describe.each(ENVIRONMENTS)('MQTT bridge in %s', (envName) => {
     (Object.values(synth.sources.findResources('AWS::IoT::TopicRule')) as Rule[]).find(
       (r) => r.Properties.RuleName === name,
     )!;
-
-  test('the rule SQL and Kafka key come from the one bridge definition', () => {
-    const payload = rule(ruleName).Properties.TopicRulePayload;
-    expect(payload.Sql).toBe(rendered.sql);
-    expect(payload.Sql).toContain(`FROM '${config.iot.topicFilter}'`);
-    expect(payload.AwsIotSqlVersion).toBe('2016-03-23');
-    expect(payload.RuleDisabled).toBe(false);
-    expect(payload.Actions).toHaveLength(1);
-    expect(payload.Actions[0].Kafka).toMatchObject({ Topic: 'telemetry.raw', Key: '${topic(2)}' });
+  const resolved = (value: Json) => resolveCrossStack(value, { [streamingStackName]: synth.streaming });
+  const bridge = () => synth.stacks.sources.iotBridge;
+  const sourcesId = (construct: IConstruct) => logicalId(synth.stacks.sources, construct);
+  const streamingId = (construct: IConstruct) => logicalId(synth.stacks.streaming, construct);
+  const fromStreaming = (value: Json) => ({ fromStack: streamingStackName, value });
+  const getAtt = (construct: IConstruct, attribute: string) => ({
+    'Fn::GetAtt': [sourcesId(construct), attribute],
   });
+  const bucketArn = () => getAtt(bridge().bucket, 'Arn');
+  const bucketObjects = (prefix: string) => ({ 'Fn::Join': ['', [bucketArn(), `/${prefix}`]] });
 
-  test('the Kafka action uses SASL_SSL/SCRAM-SHA-512 with credentials from get_secret, never literals', () => {
-    const kafka = rule(ruleName).Properties.TopicRulePayload.Actions[0].Kafka;
-    expect(kafka.ClientProperties).toMatchObject({
-      'security.protocol': 'SASL_SSL',
-      'sasl.mechanism': 'SCRAM-SHA-512',
-      acks: '1',
+  /** The one inline policy attached to a bridge role (and that the role has no other policy). */
+  function rolePolicy(roleId: string): Json {
+    const role = synth.sources.toJSON().Resources[roleId] as { Properties: Record<string, Json> };
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(role.Properties.Policies).toBeUndefined();
+    const attached = Object.values(
+      synth.sources.findResources('AWS::IAM::Policy', {
+        Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) },
+      }),
+    ) as { Properties: { PolicyDocument: { Version: string; Statement: Json[] } } }[];
+    expect(attached).toHaveLength(1);
+    expect(
+      synth.sources.findResources('AWS::IAM::ManagedPolicy', {
+        Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) },
+      }),
+    ).toEqual({});
+    const document = resolved(attached[0]!.Properties.PolicyDocument) as {
+      Version: string;
+      Statement: Json[];
+    };
+    return { Version: document.Version, Statement: sortedStatements(document.Statement) };
+  }
+
+  test('the rule: SQL, SQL version, one Kafka action (topic, key, client properties) and the error action, exactly', () => {
+    const ruleRoleArn = getAtt(bridge().node.findChild('RuleRole'), 'Arn');
+    const secretArn = fromStreaming({ Ref: streamingId(synth.stacks.streaming.cluster.scramSecret) });
+    const getSecret = (field: string) => ({
+      'Fn::Join': ['', ["${get_secret('", secretArn, `', 'SecretString', '${field}', '`, ruleRoleArn, "')}"]],
     });
-    for (const field of ['username', 'password']) {
-      const value = JSON.stringify(kafka.ClientProperties[`sasl.scram.${field}`]);
-      expect(value).toContain("${get_secret('");
-      expect(value).toContain(`'SecretString', '${field}'`);
-    }
-    expect(JSON.stringify(kafka.ClientProperties['bootstrap.servers'])).toContain(
-      'BootstrapBrokerStringSaslScram',
-    );
-    expect(kafka.DestinationArn['Fn::GetAtt'][0]).toMatch(/^IotBridgeDestination/);
+    expect(resolved(rule(ruleName).Properties.TopicRulePayload)).toEqual({
+      Description: 'MQTT devices/+/telemetry -> Kafka telemetry.raw',
+      Sql: "SELECT *, topic(2) AS deviceId, parse_time(\"yyyy-MM-dd'T'HH:mm:ss.SSS'Z'\", timestamp(), \"UTC\") AS receivedAt FROM 'devices/+/telemetry'",
+      AwsIotSqlVersion: '2016-03-23',
+      RuleDisabled: false,
+      Actions: [
+        {
+          Kafka: {
+            DestinationArn: getAtt(bridge().destination, 'Arn'),
+            Topic: 'telemetry.raw',
+            Key: '${topic(2)}',
+            ClientProperties: {
+              'bootstrap.servers': fromStreaming({
+                'Fn::GetAtt': [
+                  streamingId(synth.stacks.streaming.bootstrapBrokers.lookup.node.findChild('Resource')),
+                  'BootstrapBrokerStringSaslScram',
+                ],
+              }),
+              'security.protocol': 'SASL_SSL',
+              'sasl.mechanism': 'SCRAM-SHA-512',
+              'sasl.scram.username': getSecret('username'),
+              'sasl.scram.password': getSecret('password'),
+              acks: '1',
+            },
+          },
+        },
+      ],
+      ErrorAction: {
+        S3: {
+          BucketName: { Ref: sourcesId(bridge().bucket) },
+          Key: `${ruleName}/\${parse_time("yyyy/MM/dd/HH", timestamp(), "UTC")}/\${timestamp()}-\${newuuid()}.json`,
+          RoleArn: ruleRoleArn,
+        },
+      },
+    });
+    // The construct and the local bridge render from the same definition.
+    expect(rendered.sql).toBe(rule(ruleName).Properties.TopicRulePayload.Sql);
   });
 
-  test('failed deliveries are kept by the error action', () => {
-    const payload = rule(ruleName).Properties.TopicRulePayload;
-    expect(payload.ErrorAction.S3).toMatchObject({ Key: rendered.errorObjectKey });
+  test('the rule role reads only the SCRAM secret (and decrypts it through Secrets Manager) and writes only its error prefix', () => {
+    const roleId = sourcesId(bridge().node.findChild('RuleRole'));
+    expect(rolePolicy(roleId)).toEqual({
+      Version: '2012-10-17',
+      Statement: sortedStatements([
+        {
+          Effect: 'Allow',
+          Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+          Resource: fromStreaming({ Ref: streamingId(synth.stacks.streaming.cluster.scramSecret) }),
+        },
+        {
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: fromStreaming({ 'Fn::GetAtt': [streamingId(synth.stacks.streaming.key.key), 'Arn'] }),
+          Condition: {
+            StringEquals: {
+              'kms:ViaService': {
+                'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']],
+              },
+            },
+          },
+        },
+        {
+          Effect: 'Allow',
+          Action: [
+            's3:Abort*',
+            's3:PutObject',
+            's3:PutObjectLegalHold',
+            's3:PutObjectRetention',
+            's3:PutObjectTagging',
+            's3:PutObjectVersionTagging',
+          ],
+          Resource: bucketObjects(`${ruleName}/*`),
+        },
+      ]),
+    });
+  });
+
+  test('the capture role may only put records into the capture stream', () => {
+    const roleId = sourcesId(bridge().node.findChild('CaptureRole'));
+    expect(rolePolicy(roleId)).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'],
+          Resource: getAtt(bridge().node.findChild('RawCapture'), 'Arn'),
+        },
+      ],
+    });
+  });
+
+  test('the capture delivery role may only list the bridge bucket and write its raw-capture prefixes', () => {
+    const roleId = sourcesId(bridge().node.findChild('CaptureDeliveryRole'));
+    expect(rolePolicy(roleId)).toEqual({
+      Version: '2012-10-17',
+      Statement: sortedStatements([
+        {
+          Effect: 'Allow',
+          Action: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+          Resource: bucketArn(),
+        },
+        {
+          Effect: 'Allow',
+          Action: ['s3:AbortMultipartUpload', 's3:PutObject'],
+          Resource: [bucketObjects('raw-capture-errors/*'), bucketObjects('raw-capture/*')],
+        },
+      ]),
+    });
+  });
+
+  test('the roles are assumed only by IoT (or Firehose) for this account', () => {
+    const trust = (service: string, condition: Json) => ({
+      Version: '2012-10-17',
+      Statement: [
+        { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: service }, Condition: condition },
+      ],
+    });
+    const account = { Ref: 'AWS::AccountId' };
+    const roles = synth.sources.toJSON().Resources as Record<
+      string,
+      { Properties: { AssumeRolePolicyDocument: Json } }
+    >;
+    for (const id of ['RuleRole', 'CaptureRole', 'DestinationRole']) {
+      expect(roles[sourcesId(bridge().node.findChild(id))]!.Properties.AssumeRolePolicyDocument).toEqual(
+        trust('iot.amazonaws.com', { StringEquals: { 'aws:SourceAccount': account } }),
+      );
+    }
+    expect(
+      roles[sourcesId(bridge().node.findChild('CaptureDeliveryRole'))]!.Properties.AssumeRolePolicyDocument,
+    ).toEqual(trust('firehose.amazonaws.com', { StringEquals: { 'sts:ExternalId': account } }));
   });
 
   test('a binary-safe capture rule keeps every message for the payloads the rule cannot parse', () => {
@@ -81,22 +265,42 @@ describe.each(ENVIRONMENTS)('MQTT bridge in %s', (envName) => {
     expect(destination.DependsOn.some((d) => d.startsWith('IotBridgeDestinationPolicy'))).toBe(true);
   });
 
-  test('devices may publish only their own telemetry topic', () => {
-    synth.sources.hasResourceProperties('AWS::IoT::Policy', {
-      PolicyDocument: Match.objectLike({
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Action: 'iot:Publish',
-            Resource: Match.objectLike({
-              'Fn::Join': Match.arrayWith([
-                Match.arrayWith([
-                  Match.stringLikeRegexp('topic/devices/\\$\\{iot:Connection.Thing.ThingName\\}/telemetry'),
-                ]),
-              ]),
-            }),
-          }),
-        ]),
-      }),
+  test('devices may connect only as their own thing and publish only their own telemetry topic: the whole policy', () => {
+    const arn = (resource: string) => ({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':iot:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          `:${resource}`,
+        ],
+      ],
+    });
+    const policies = Object.values(synth.sources.findResources('AWS::IoT::Policy')) as {
+      Properties: { PolicyName: string; PolicyDocument: Json };
+    }[];
+    expect(policies.map((p) => p.Properties.PolicyName)).toEqual([
+      `streaming-${envName}-telemetry-publisher`,
+    ]);
+    expect(policies[0]!.Properties.PolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 'iot:Connect',
+          Resource: arn('client/${iot:Connection.Thing.ThingName}'),
+          Condition: { Bool: { 'iot:Connection.Thing.IsAttached': 'true' } },
+        },
+        {
+          Effect: 'Allow',
+          Action: 'iot:Publish',
+          Resource: arn('topic/devices/${iot:Connection.Thing.ThingName}/telemetry'),
+        },
+      ],
     });
   });
 
