@@ -7,10 +7,12 @@
  *   - `platformName`: prefix of resource names, SSM parameters and exports;
  *   - `environments.<env>`: one object per environment (see cdk.json and README);
  *   - `topics.<topic>.<setting>`: command-line overrides of any topic setting.
+ * Any other key that is a near miss of these fails synth with a suggestion (context-keys.ts).
  */
 import { z } from 'zod';
-import { resolveTopics, type ResolvedTopic } from '../topics/topic-settings';
+import { resolveTopics, suggestTopicOverride, type ResolvedTopic } from '../topics/topic-settings';
 import { TOPIC_IDS, type TopicId } from '../topics/topic-specs';
+import { checkContextKeys } from './context-keys';
 import { checkApiGatewayAccountOwners } from './api-gateway-account';
 import { IssueCollector } from './errors';
 
@@ -198,9 +200,14 @@ export function loadEnvironments(context: Readonly<Record<string, unknown>>): En
   if (typeof platformName !== 'string' || !/^[a-z][a-z0-9-]{1,20}$/.test(platformName)) {
     issues.add('platformName', 'must be 2-21 characters of a-z, 0-9 and -, starting with a letter');
   }
+  checkContextKeys(context, issues, suggestTopicOverride);
+
+  // With several environments, every problem found in one names it (identical ones are merged).
+  issues.showEnvironments = selected.length > 1;
 
   const configs: EnvironmentConfig[] = [];
   for (const envName of selected) {
+    issues.setEnvironment(envName);
     if (!/^[a-z][a-z0-9]{1,9}$/.test(envName)) {
       issues.add(`environments.${envName}`, 'environment names must be 2-10 characters of a-z and 0-9');
       continue;
@@ -263,6 +270,7 @@ export function loadEnvironments(context: Readonly<Record<string, unknown>>): En
       topics: topics as Record<TopicId, ResolvedTopic>,
     });
   }
+  issues.setEnvironment(undefined);
   checkApiGatewayAccountOwners(environments, issues);
   issues.throwIfAny();
   return configs;
