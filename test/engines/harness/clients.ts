@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import {
   AclOperationTypes,
   AclPermissionTypes,
@@ -254,4 +255,56 @@ export async function consumeRecords(
 export async function topicSize(admin: Admin, topic: string): Promise<number> {
   const offsets = await admin.fetchTopicOffsets(topic);
   return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+}
+
+/** The version range a broker serves for one API key. */
+export interface ApiVersionRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * The API versions a broker advertises (ApiVersions v0, the version every broker answers), by API
+ * key, read over a plain socket rather than through kafkajs, so that the answer is the broker's own.
+ */
+export function brokerApiVersions(
+  address: string,
+  timeoutMs = 10_000,
+): Promise<Map<number, ApiVersionRange>> {
+  const [host, port] = [
+    address.slice(0, address.lastIndexOf(':')),
+    Number(address.slice(address.lastIndexOf(':') + 1)),
+  ];
+  const clientId = Buffer.from('engine-tests-api-versions');
+  const header = Buffer.alloc(2 + 2 + 4 + 2);
+  header.writeInt16BE(18, 0); // ApiVersions
+  header.writeInt16BE(0, 2); // v0
+  header.writeInt32BE(1, 4); // correlation id
+  header.writeInt16BE(clientId.length, 8);
+  const body = Buffer.concat([header, clientId]);
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(body.length);
+  return new Promise((resolve, reject) => {
+    const socket = new Socket();
+    let received = Buffer.alloc(0);
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no ApiVersions answer from ${address}`)));
+    socket.once('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length < 4 || received.length < 4 + received.readInt32BE(0)) return;
+      socket.destroy();
+      const errorCode = received.readInt16BE(8);
+      if (errorCode !== 0) return reject(new Error(`ApiVersions error code ${errorCode}`));
+      const count = received.readInt32BE(10);
+      const versions = new Map<number, ApiVersionRange>();
+      for (let i = 0, at = 14; i < count; i++, at += 6) {
+        versions.set(received.readInt16BE(at), {
+          min: received.readInt16BE(at + 2),
+          max: received.readInt16BE(at + 4),
+        });
+      }
+      resolve(versions);
+    });
+    socket.connect(port, host, () => socket.write(Buffer.concat([size, body])));
+  });
 }
