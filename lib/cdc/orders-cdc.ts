@@ -242,8 +242,11 @@ export class OrdersCdc extends Construct {
             'MSK Connect names its internal topics and groups at run time (__amazon_msk_connect_*, connect-*); the wildcards are limited to those prefixes on this cluster.',
           appliesTo: [
             {
+              // The cluster's topic or group ARN prefix (the value of the SSM parameter the
+              // streaming stack publishes; cdk-nag renders it as a token or, once the app is
+              // synthesized, as the stack output) followed by exactly one of the two run-time prefixes.
               regex:
-                '/^Resource::arn:<AWS::Partition>:kafka:<AWS::Region>:<AWS::AccountId>:(topic|group)/.*(__amazon_msk_connect_|connect-)\\*$/g',
+                '/^Resource::(<Kafka(Topic|Group)ArnPrefixParameter[0-9A-F]{8}\\.Value>|\\{"Fn::GetStackOutput":\\{[^}]*\\},"OutputName":"PublishOutputFnGetAttKafka(Topic|Group)ArnPrefixParameter[0-9A-F]{8}Value[0-9A-F]{8}"\\}\\})(__amazon_msk_connect_|connect-)\\*$/',
             },
           ],
         },
