@@ -10,6 +10,7 @@ import {
   type IHeaders,
 } from 'kafkajs';
 import type { KafkaAcl } from '../../../lib/kafka/acl-model';
+import { readTopic } from '../../../tools/read-topic';
 import type { TemplateTopic } from '../../support/templates';
 
 /** The broker started by global-setup.ts. */
@@ -214,41 +215,30 @@ export interface ConsumedRecord {
 
 /**
  * Reads a topic from the beginning with a fresh consumer group until `count` records arrived (or
- * `timeoutMs` passed), then waits `settleMs` more to catch records beyond the expected count.
+ * `timeoutMs` passed), then waits `settleMs` more to catch records beyond the expected count. The
+ * reader of `npm run topic:read` (tools/read-topic.ts), with the records as text.
  */
 export async function consumeRecords(
   topic: string,
   count: number,
   options: { timeoutMs?: number; settleMs?: number } = {},
 ): Promise<ConsumedRecord[]> {
-  const consumer = kafkaClient('engine-tests-reader').consumer({
-    groupId: `reader-${Date.now()}-${Math.random()}`,
+  const records = await readTopic({
+    brokers: [bootstrap()],
+    topic,
+    fromBeginning: true,
+    until: count,
+    settleMs: options.settleMs ?? 500,
+    timeoutMs: (options.timeoutMs ?? 30_000) + (options.settleMs ?? 500),
+    clientId: 'engine-tests-reader',
   });
-  const records: ConsumedRecord[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    let done: () => void = () => undefined;
-    const reached = new Promise<void>((resolve) => (done = resolve));
-    await consumer.run({
-      eachMessage: ({ partition, message }) => {
-        records.push({
-          partition,
-          offset: message.offset,
-          key: message.key?.toString() ?? null,
-          value: message.value?.toString() ?? null,
-          headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
-        });
-        if (records.length >= count) done();
-        return Promise.resolve();
-      },
-    });
-    await Promise.race([reached, new Promise((r) => setTimeout(r, options.timeoutMs ?? 30_000))]);
-    await new Promise((r) => setTimeout(r, options.settleMs ?? 500));
-  } finally {
-    await consumer.disconnect();
-  }
-  return records;
+  return records.map((r) => ({
+    partition: r.partition,
+    offset: r.offset,
+    key: r.key?.toString() ?? null,
+    value: r.value?.toString() ?? null,
+    headers: { ...r.headers },
+  }));
 }
 
 /** The sum of a topic's end offsets: how many records it holds (no compaction, no retention yet). */
