@@ -87,7 +87,6 @@ export class SourceDatabaseSetup extends Construct {
         ReplicationSecretArn: this.replicationSecret.secretArn,
       },
     });
-    this.resource.node.addDependency(props.database);
     NagSuppressions.addResourceSuppressions(
       provider,
       [

@@ -82,6 +82,8 @@ let connect: LocalConnect | undefined;
 let clusterId: string | undefined;
 let consumer: Consumer | undefined;
 let secrets: SecretsManagerStub | undefined;
+/** Workers a test started besides `connect` (or froze): stopped at once in afterAll if still running. */
+const spareWorkers = new Set<LocalConnect>();
 const received: Received[] = [];
 /** Every change made to public.orders, per order id, in commit order. */
 const expected = new Map<number, ExpectedChange[]>();
@@ -237,6 +239,11 @@ function startWorker(workerClusterId?: string): Promise<LocalConnect> {
 
 afterAll(async () => {
   await consumer?.disconnect();
+  for (const worker of spareWorkers) {
+    await worker.stop({ crash: true });
+    await deleteTopicsAndWait(admin, LocalConnect.internalTopics(worker.clusterId));
+    if (worker === connect) connect = undefined;
+  }
   if (connect) {
     await connect.deleteConnector(CONNECTOR).catch(() => undefined);
     await connect.stop();
@@ -614,6 +621,7 @@ test('a connector replaced under the same name on a new Connect cluster resumes 
   })();
   await new Promise((r) => setTimeout(r, 700));
   old.freeze();
+  spareWorkers.add(old);
   await writer;
   const committed = await lastCommittedOffset();
   for (let i = 0; i < 10; i++) await stream.next();
@@ -622,6 +630,7 @@ test('a connector replaced under the same name on a new Connect cluster resumes 
   // connector name, the worker configuration's shared offsets topic. Short retries locally; the
   // platform's are SLOT_RETRY.
   const replacement = await startWorker();
+  spareWorkers.add(replacement);
   const byOld = received.length;
   await replacement.putConnector(CONNECTOR, connectorConfig(SECRET_NAME, { maxRetries: 120, delayMs: 500 }));
   await new Promise((r) => setTimeout(r, 5000));
@@ -632,7 +641,9 @@ test('a connector replaced under the same name on a new Connect cluster resumes 
 
   // The old worker dies; its walsender ends, and the replacement takes the slot over.
   await old.stop({ crash: true });
+  spareWorkers.delete(old);
   connect = replacement;
+  spareWorkers.delete(replacement);
   await deleteTopicsAndWait(admin, LocalConnect.internalTopics(clusterId!));
   clusterId = replacement.clusterId;
   await waitFor(
