@@ -45,14 +45,18 @@ export interface AwsRequest {
   readonly query?: Readonly<Record<string, string>>;
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: unknown;
-  /** @default `<service>.<region>.amazonaws.com` */
-  readonly hostname?: string;
+  /**
+   * Where to send it instead of `https://<service>.<region>.amazonaws.com` (an `http://host:port`
+   * of a local stand-in in tests). The request is signed for that host.
+   */
+  readonly endpoint?: string;
   readonly credentials?: AwsCredentials;
 }
 
 /** Sends the request; resolves with the parsed JSON body, throws AwsApiError on a non-2xx answer. */
 export async function awsJsonRequest<T>(request: AwsRequest): Promise<T> {
-  const hostname = request.hostname ?? `${request.service}.${request.region}.amazonaws.com`;
+  const base = new URL(request.endpoint ?? `https://${request.service}.${request.region}.amazonaws.com`);
+  const hostname = base.host;
   const body = request.body === undefined ? undefined : JSON.stringify(request.body);
   const signer = new SignatureV4({
     service: request.service,
@@ -62,7 +66,7 @@ export async function awsJsonRequest<T>(request: AwsRequest): Promise<T> {
   });
   const signed = await signer.sign({
     method: request.method,
-    protocol: 'https:',
+    protocol: base.protocol,
     hostname,
     path: request.path,
     query: { ...request.query },
@@ -74,7 +78,7 @@ export async function awsJsonRequest<T>(request: AwsRequest): Promise<T> {
     body,
   });
   const query = new URLSearchParams(request.query ?? {}).toString();
-  const response = await fetch(`https://${hostname}${request.path}${query ? `?${query}` : ''}`, {
+  const response = await fetch(`${base.protocol}//${hostname}${request.path}${query ? `?${query}` : ''}`, {
     method: request.method,
     headers: signed.headers,
     body,

@@ -19,8 +19,11 @@ import {
   type ConnectorEvent,
   type Operation,
 } from '../../lambda/cdc/connector/replace';
+import { mskConnectApi } from '../../lambda/cdc/connector/msk-connect';
+import { readCredentialsSecret } from '../../lambda/cdc/database-setup/secrets';
 import { setUpDatabase, type DatabaseSetupEvent } from '../../lambda/cdc/database-setup/setup';
 import { renderSourceDatabaseSetup } from '../../lib/cdc/source-database';
+import { SecretsManagerStub } from '../engines/harness/secrets-manager-stub';
 
 /** An in-memory MSK Connect: CREATING and DELETING last `pollsPerTransition` describes/lists. */
 class FakeMskConnect implements MskConnectApi {
@@ -454,5 +457,124 @@ END $$`,
     const { log, deps: d } = deps();
     await setUpDatabase({ ...event('Delete'), PhysicalResourceId: 'db.internal/orders/cdc_replication' }, d);
     expect(log).toEqual([]);
+  });
+});
+
+describe('the signed AWS calls', () => {
+  const credentials = {
+    accessKeyId: 'AKIAUNITTEST0000000',
+    secretAccessKey: 'unit-test-secret-access-key-0000000000',
+  };
+
+  test('GetSecretValue is signed so that a SigV4-verifying Secrets Manager stand-in answers it', async () => {
+    const stub = await SecretsManagerStub.start({ region: 'eu-west-1', credentials });
+    try {
+      stub.putSecret('streaming-dev-orders-cdc-replication', { username: 'cdc_replication', password: 'pw' });
+      const value = await readCredentialsSecret('streaming-dev-orders-cdc-replication', {
+        region: 'eu-west-1',
+        endpoint: stub.url,
+        credentials,
+      });
+      expect(value).toEqual({ username: 'cdc_replication', password: 'pw' });
+      expect(stub.requests).toEqual([
+        {
+          target: 'secretsmanager.GetSecretValue',
+          secretId: 'streaming-dev-orders-cdc-replication',
+          accessKeyId: credentials.accessKeyId,
+          region: 'eu-west-1',
+          service: 'secretsmanager',
+          signatureValid: true,
+          status: 200,
+          error: undefined,
+        },
+      ]);
+      await expect(
+        readCredentialsSecret('missing', { region: 'eu-west-1', endpoint: stub.url, credentials }),
+      ).rejects.toThrow('ResourceNotFoundException');
+    } finally {
+      await stub.stop();
+    }
+  });
+
+  test('MSK Connect REST calls: methods, paths (ARN encoded), queries and bodies as the API reference gives them', async () => {
+    const sent: { method: string; url: string; body?: string; authorization: string }[] = [];
+    const realFetch = global.fetch;
+    const arn = 'arn:aws:kafkaconnect:eu-west-1:123456789012:connector/streaming-dev-orders-cdc/abc-2';
+    global.fetch = ((url: string, init: RequestInit) => {
+      const headers = init.headers as Record<string, string>;
+      sent.push({
+        method: init.method!,
+        url,
+        body: init.body as string | undefined,
+        authorization: headers.authorization!,
+      });
+      const body = url.includes('/v1/connectors?')
+        ? {
+            connectors: [
+              {
+                connectorArn: arn,
+                connectorName: 'streaming-dev-orders-cdc',
+                connectorState: 'RUNNING',
+                currentVersion: 'V1',
+              },
+              {
+                connectorArn: 'x',
+                connectorName: 'streaming-dev-orders-cdc-other',
+                connectorState: 'RUNNING',
+                currentVersion: 'V1',
+              },
+            ],
+          }
+        : { connectorArn: arn, connectorState: 'RUNNING' };
+      return Promise.resolve(new Response(JSON.stringify(body), { status: 200 }));
+    }) as typeof fetch;
+    const env = { ...process.env };
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    });
+    try {
+      const api = mskConnectApi('eu-west-1');
+      expect((await api.connectorsNamed('streaming-dev-orders-cdc')).map((c) => c.connectorArn)).toEqual([
+        arn,
+      ]);
+      await api.describe(arn);
+      await api.create({
+        connectorName: 'streaming-dev-orders-cdc',
+        connectorConfiguration: { a: 'b' },
+        capacity: {},
+      });
+      await api.updateConfiguration(arn, 'V1', { a: 'c' });
+      await api.remove(arn, 'V1');
+    } finally {
+      global.fetch = realFetch;
+      process.env = env;
+    }
+    const encoded =
+      'arn%3Aaws%3Akafkaconnect%3Aeu-west-1%3A123456789012%3Aconnector%2Fstreaming-dev-orders-cdc%2Fabc-2';
+    const host = 'https://kafkaconnect.eu-west-1.amazonaws.com';
+    expect(sent.map(({ method, url, body }) => ({ method, url, body }))).toEqual([
+      {
+        method: 'GET',
+        url: `${host}/v1/connectors?connectorNamePrefix=streaming-dev-orders-cdc&maxResults=100`,
+        body: undefined,
+      },
+      { method: 'GET', url: `${host}/v1/connectors/${encoded}`, body: undefined },
+      {
+        method: 'POST',
+        url: `${host}/v1/connectors`,
+        body: '{"connectorName":"streaming-dev-orders-cdc","connectorConfiguration":{"a":"b"},"capacity":{}}',
+      },
+      {
+        method: 'PUT',
+        url: `${host}/v1/connectors/${encoded}?currentVersion=V1`,
+        body: '{"connectorConfiguration":{"a":"c"}}',
+      },
+      { method: 'DELETE', url: `${host}/v1/connectors/${encoded}?currentVersion=V1`, body: undefined },
+    ]);
+    for (const { authorization } of sent)
+      expect(authorization).toMatch(
+        /^AWS4-HMAC-SHA256 Credential=AKIAUNITTEST0000000\/\d{8}\/eu-west-1\/kafkaconnect\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/,
+      );
   });
 });

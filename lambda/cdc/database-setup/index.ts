@@ -1,29 +1,11 @@
 import { Client } from 'pg';
-import { awsJsonRequest } from '../aws-request';
-import { setUpDatabase, type Credentials, type DatabaseSetupEvent } from './setup';
-
-async function readSecret(arn: string): Promise<Credentials> {
-  const region = process.env.AWS_REGION ?? '';
-  const answer = await awsJsonRequest<{ SecretString?: string }>({
-    service: 'secretsmanager',
-    region,
-    method: 'POST',
-    path: '/',
-    headers: {
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amz-target': 'secretsmanager.GetSecretValue',
-    },
-    body: { SecretId: arn },
-  });
-  const value = JSON.parse(answer.SecretString ?? '{}') as Partial<Credentials>;
-  if (!value.username || !value.password) throw new Error(`secret ${arn} lacks username or password`);
-  return { username: value.username, password: value.password };
-}
+import { readCredentialsSecret } from './secrets';
+import { setUpDatabase, type DatabaseSetupEvent } from './setup';
 
 /** Custom resource handler (lib/cdc/database-setup.ts). */
 export async function handler(event: DatabaseSetupEvent) {
   const result = await setUpDatabase(event, {
-    readSecret,
+    readSecret: (arn) => readCredentialsSecret(arn),
     connect: async ({ host, port, database, username, password }) => {
       // rds.force_ssl=1: TLS inside the VPC, as the connector's sslmode=require (no CA bundle here).
       const client = new Client({
