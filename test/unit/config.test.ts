@@ -1,6 +1,6 @@
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../lib/config/errors';
@@ -452,6 +452,7 @@ describe('misspelt context keys', () => {
     const run = cdkCli(['synth', '--app', `node ${app}`, '-q', '-o', join(dir, 'out'), '-c', 'env=all']);
     expect(run.stderr).not.toContain('Error');
     const context = JSON.parse(readFileSync(captured, 'utf8')) as Record<string, unknown>;
+    rmSync(dir, { recursive: true, force: true });
     // The CLI adds keys of its own (aws:cdk:*), so this is more than cdk.json.
     expect(Object.keys(context)).toEqual(
       expect.arrayContaining(['aws:cdk:bundling-stacks', 'cli-telemetry']),
@@ -462,6 +463,7 @@ describe('misspelt context keys', () => {
   test('cdk synth with a misspelt override exits non-zero with the suggestion, before building anything', () => {
     const out = mkdtempSync(join(tmpdir(), 'context-keys-synth-'));
     const run = cdkCli(['synth', '-q', '-o', out, '-c', 'env=all', '-c', 'topic.telemetry.raw.partitions=0']);
+    rmSync(out, { recursive: true, force: true });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain(
       'Invalid platform configuration (1 problem):\n' +
