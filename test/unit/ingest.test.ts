@@ -31,16 +31,33 @@ describe.each(ENVIRONMENTS)('app-event ingest in %s', (envName) => {
 
   test('POST /events requires IAM authorization and proxies to the ingest function', () => {
     synth.sources.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'events' });
-    synth.sources.hasResourceProperties('AWS::ApiGateway::Method', {
+    const methods = Object.values(synth.sources.findResources('AWS::ApiGateway::Method')) as Resource[];
+    expect(methods).toHaveLength(1);
+    const fnId = Object.keys(synth.sources.findResources('AWS::Lambda::Function')).find((id) =>
+      id.startsWith('EventIngestFunction'),
+    );
+    expect(methods[0]!.Properties).toMatchObject({
       HttpMethod: 'POST',
       AuthorizationType: 'AWS_IAM',
-      Integration: Match.objectLike({ Type: 'AWS_PROXY' }),
+      Integration: {
+        IntegrationHttpMethod: 'POST',
+        Type: 'AWS_PROXY',
+        Uri: {
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':apigateway:',
+              { Ref: 'AWS::Region' },
+              ':lambda:path/2015-03-31/functions/',
+              { 'Fn::GetAtt': [fnId, 'Arn'] },
+              '/invocations',
+            ],
+          ],
+        },
+      },
     });
-    const methods = Object.values(synth.sources.findResources('AWS::ApiGateway::Method')) as {
-      Properties: { AuthorizationType?: string; HttpMethod: string };
-    }[];
-    for (const m of methods.filter((x) => x.Properties.HttpMethod !== 'OPTIONS'))
-      expect(m.Properties.AuthorizationType).toBe('AWS_IAM');
   });
 
   test('stage throttling, access logs and tracing per environment', () => {
@@ -57,6 +74,11 @@ describe.each(ENVIRONMENTS)('app-event ingest in %s', (envName) => {
         }),
       ]),
     });
+    // Access logs go to the construct's own log group.
+    const [stage] = Object.values(synth.sources.findResources('AWS::ApiGateway::Stage')) as Resource[];
+    expect(JSON.stringify(stage!.Properties.AccessLogSetting.DestinationArn)).toMatch(
+      /"Ref":"EventIngestAccessLogs/,
+    );
   });
 
   test('the function runs in the VPC with the ingest security group, on ARM64 Node.js 24', () => {
@@ -138,14 +160,25 @@ describe.each(ENVIRONMENTS)('app-event ingest in %s', (envName) => {
     expect(JSON.stringify(others)).not.toContain('kafka-cluster');
   });
 
-  test('the endpoint is published in SSM and alarms go to the platform alarm topic', () => {
+  test('the endpoint is published in SSM and both ingest alarms go to the platform alarm topic', () => {
     synth.sources.hasResourceProperties('AWS::SSM::Parameter', {
       Name: `/streaming/${envName}/ingest/endpoint`,
     });
-    const alarms = Object.values(synth.sources.findResources('AWS::CloudWatch::Alarm')) as {
-      Properties: { AlarmDescription: string };
-    }[];
-    expect(alarms.filter((a) => a.Properties.AlarmDescription.startsWith('ingest '))).toHaveLength(2);
+    const alarms = (
+      Object.values(synth.sources.findResources('AWS::CloudWatch::Alarm')) as Resource[]
+    ).filter((a) => (a.Properties.AlarmDescription as string).startsWith('ingest '));
+    expect(alarms).toHaveLength(2);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([
+        {
+          'Fn::GetStackOutput': {
+            StackName: `streaming-${envName}-streaming`,
+            Region: { Ref: 'AWS::Region' },
+            OutputName: expect.stringMatching(/^PublishOutputRefAlarmsAlarmTopic/) as string,
+          },
+        },
+      ]);
+    }
   });
 });
 
