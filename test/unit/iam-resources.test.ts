@@ -1,0 +1,103 @@
+/**
+ * The Kafka, Secrets Manager and KMS permissions of every role in every stack, compared whole with
+ * the table below, written by hand. A statement widened to `*` or to another topic, group, secret
+ * or key, a new role with such permissions, or a lost one fails here (not only in a snapshot).
+ * Resources are rendered readably by test/support/template-graph.ts: `{<stack>/<construct path>.<attribute>}`.
+ */
+import { ENVIRONMENTS } from '../support/synth';
+import { environmentTemplates, rolePermissions } from '../support/template-graph';
+
+const CLUSTER = '{streaming/Kafka/Cluster.Arn}';
+const TOPIC = (name: string) => `{streaming/Kafka/TopicArnPrefixParameter.Value}${name}`;
+const GROUP = (name: string) => `{streaming/Kafka/GroupArnPrefixParameter.Value}${name}`;
+const KEY_VIA_SECRETS_MANAGER =
+  '{streaming/PlatformKey/Key.Arn} (if StringEquals kms:ViaService secretsmanager.${AWS::Region}.amazonaws.com)';
+const REPLICATION_SECRET = '{sources/OrdersCdc/DatabaseSetup/ReplicationSecret}';
+const MASTER_SECRET = '{sources/OrdersCdc/Database/Secret/Attachment}';
+
+const EXPECTED: Record<string, Record<string, string[]>> = {
+  'streaming/BootstrapBrokers/LookupRole': {
+    'kafka:GetBootstrapBrokers': [CLUSTER],
+  },
+  'sources/EventIngest/Ingest/Role': {
+    'kafka-cluster:Connect': [CLUSTER],
+    'kafka-cluster:DescribeCluster': [CLUSTER],
+    'kafka-cluster:WriteDataIdempotently': [CLUSTER],
+    'kafka-cluster:DescribeTopic': [TOPIC('events.user')],
+    'kafka-cluster:WriteData': [TOPIC('events.user')],
+  },
+  'sources/OrdersCdc/Role': {
+    'kafka-cluster:Connect': [CLUSTER],
+    'kafka-cluster:DescribeCluster': [CLUSTER],
+    'kafka-cluster:WriteDataIdempotently': [CLUSTER],
+    'kafka-cluster:DescribeTopic': [
+      TOPIC('__amazon_msk_connect_*'),
+      TOPIC('cdc.connect-offsets'),
+      TOPIC('cdc.heartbeat.orders'),
+      TOPIC('cdc.orders'),
+    ],
+    'kafka-cluster:WriteData': [
+      TOPIC('__amazon_msk_connect_*'),
+      TOPIC('cdc.connect-offsets'),
+      TOPIC('cdc.heartbeat.orders'),
+      TOPIC('cdc.orders'),
+    ],
+    'kafka-cluster:ReadData': [TOPIC('__amazon_msk_connect_*'), TOPIC('cdc.connect-offsets')],
+    'kafka-cluster:DescribeTopicDynamicConfiguration': [
+      TOPIC('__amazon_msk_connect_*'),
+      TOPIC('cdc.connect-offsets'),
+    ],
+    'kafka-cluster:CreateTopic': [TOPIC('__amazon_msk_connect_*')],
+    'kafka-cluster:AlterGroup': [GROUP('__amazon_msk_connect_*'), GROUP('connect-*')],
+    'kafka-cluster:DescribeGroup': [GROUP('__amazon_msk_connect_*'), GROUP('connect-*')],
+    'secretsmanager:GetSecretValue': [REPLICATION_SECRET],
+    'secretsmanager:DescribeSecret': [REPLICATION_SECRET],
+    'kms:Decrypt': [KEY_VIA_SECRETS_MANAGER],
+  },
+  'sources/OrdersCdc/DatabaseSetup/Function/Role': {
+    'secretsmanager:GetSecretValue': [MASTER_SECRET, REPLICATION_SECRET],
+    'secretsmanager:DescribeSecret': [MASTER_SECRET, REPLICATION_SECRET],
+    'kms:Decrypt': [KEY_VIA_SECRETS_MANAGER],
+  },
+  'sources/IotBridge/RuleRole': {
+    'secretsmanager:GetSecretValue': ['{streaming/Kafka/IotBridgeScram}'],
+    'secretsmanager:DescribeSecret': ['{streaming/Kafka/IotBridgeScram}'],
+    'kms:Decrypt': [KEY_VIA_SECRETS_MANAGER],
+  },
+  'sources/IotBridge/Acls/Apply/Role': {
+    'kafka-cluster:Connect': [CLUSTER],
+    'kafka-cluster:DescribeCluster': [CLUSTER],
+    'kafka-cluster:AlterCluster': [CLUSTER],
+  },
+};
+
+const GUARDED = /^(kafka-cluster|kafka|secretsmanager|kms):/i;
+
+describe.each(ENVIRONMENTS)('IAM resources in %s', (envName) => {
+  const permissions = rolePermissions(environmentTemplates(envName), (action) => GUARDED.test(action));
+  const guarded = Object.fromEntries(
+    Object.entries(permissions)
+      .map(([role, actions]) => [role, actions] as const)
+      .filter(([, actions]) => Object.keys(actions).length > 0),
+  );
+
+  test('the Kafka, secret and key permissions of every role are exactly the expected ones', () => {
+    const sorted = (table: Record<string, Record<string, string[]>>) =>
+      Object.fromEntries(
+        Object.entries(table).map(([role, actions]) => [
+          role,
+          Object.fromEntries(Object.entries(actions).map(([a, r]) => [a, [...r].sort()])),
+        ]),
+      );
+    expect(sorted(guarded)).toEqual(sorted(EXPECTED));
+  });
+
+  test('no role may use Kafka, Secrets Manager or KMS on every resource (`*`)', () => {
+    const wildcards = Object.entries(guarded).flatMap(([role, actions]) =>
+      Object.entries(actions)
+        .filter(([, resources]) => resources.some((r) => r === '*' || r.startsWith('* ')))
+        .map(([action]) => `${role}: ${action}`),
+    );
+    expect(wildcards).toEqual([]);
+  });
+});
