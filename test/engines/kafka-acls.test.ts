@@ -29,7 +29,6 @@ import { templateTopics } from '../support/templates';
 import {
   createTemplateTopics,
   errorChain,
-  kafkaClient,
   kafkaErrorOf,
   listAllAcls,
   settledAcls,
@@ -224,7 +223,7 @@ describe('after the ACL function applied the template ACLs', () => {
 
   test('topic administration, configs, record deletion, groups, ACLs and cluster operations are denied', async () => {
     // A group of another principal, for the group probes.
-    const owner = kafkaClient('group-owner', [kafka.bootstrap]).consumer({ groupId: 'platform-enrich' });
+    const owner = kafka.client('group-owner').consumer({ groupId: 'platform-enrich' });
     await owner.connect();
     await owner.subscribe({ topic: TELEMETRY, fromBeginning: true });
     await owner.run({ eachMessage: () => Promise.resolve() });

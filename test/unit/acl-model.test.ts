@@ -186,6 +186,13 @@ describe('the custom-resource handler', () => {
     ResourceType: 'Custom::KafkaAcls',
   };
   const props = (acls: KafkaAcl[]) => ({ ServiceToken: base.ServiceToken, Acls: JSON.stringify(acls) });
+  const update = (acls: KafkaAcl[], oldAcls: KafkaAcl[]): CloudFormationCustomResourceEvent => ({
+    ...base,
+    RequestType: 'Update',
+    PhysicalResourceId: 'kafka-acls-0123456789abcdef',
+    ResourceProperties: props(acls),
+    OldResourceProperties: props(oldAcls),
+  });
   const before = { ...process.env };
   beforeEach(() => {
     process.env.BOOTSTRAP_BROKERS = 'b-1.example:9098,b-2.example:9098';
@@ -221,13 +228,7 @@ describe('the custom-resource handler', () => {
   });
 
   test('Update with the same ACLs: creates them again, deletes nothing, keeps the physical id', async () => {
-    const event: CloudFormationCustomResourceEvent = {
-      ...base,
-      RequestType: 'Update',
-      PhysicalResourceId: 'kafka-acls-0123456789abcdef',
-      ResourceProperties: props([WRITE_TELEMETRY, DESCRIBE_TELEMETRY]),
-      OldResourceProperties: props([WRITE_TELEMETRY, DESCRIBE_TELEMETRY]),
-    };
+    const event = update([WRITE_TELEMETRY, DESCRIBE_TELEMETRY], [WRITE_TELEMETRY, DESCRIBE_TELEMETRY]);
     expect(await handler(event)).toEqual({ PhysicalResourceId: 'kafka-acls-0123456789abcdef' });
     expect(calls).toEqual([
       { call: 'connect' },
@@ -237,13 +238,7 @@ describe('the custom-resource handler', () => {
   });
 
   test('Update that adds one ACL and drops another: creates the new set, deletes exactly the dropped one', async () => {
-    const event: CloudFormationCustomResourceEvent = {
-      ...base,
-      RequestType: 'Update',
-      PhysicalResourceId: 'kafka-acls-0123456789abcdef',
-      ResourceProperties: props([WRITE_TELEMETRY, WRITE_EVENTS]),
-      OldResourceProperties: props([WRITE_TELEMETRY, DESCRIBE_TELEMETRY]),
-    };
+    const event = update([WRITE_TELEMETRY, WRITE_EVENTS], [WRITE_TELEMETRY, DESCRIBE_TELEMETRY]);
     expect(await handler(event)).toEqual({ PhysicalResourceId: 'kafka-acls-0123456789abcdef' });
     expect(calls).toEqual([
       { call: 'connect' },

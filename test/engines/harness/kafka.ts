@@ -2,7 +2,8 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
+import { kafkaClient } from './clients';
 import { javaExecutable, resolveClasspath } from './maven';
 import { spawnJvm, stopProcess, writeLog4jConfig } from './jvm';
 import { freePort, waitForPort } from './ports';
@@ -149,9 +150,9 @@ export class LocalKafka {
     }
   }
 
-  /** A kafkajs client for this broker. */
+  /** A kafkajs client for this broker (PLAINTEXT: a super user where SCRAM users are set). */
   public client(clientId = 'engine-tests'): Kafka {
-    return new Kafka({ clientId, brokers: [this.bootstrap], logLevel: logLevel.NOTHING });
+    return kafkaClient(clientId, [this.bootstrap]);
   }
 
   public admin(): Admin {
