@@ -74,8 +74,9 @@ let aclsJson: string;
 
 /** Runs the ACL function's handler against the local broker (PLAINTEXT admin, see above). */
 async function runFunction(
-  requestType: 'Create' | 'Delete',
+  requestType: 'Create' | 'Update' | 'Delete',
   acls: string = aclsJson,
+  oldAcls?: string,
 ): Promise<{ PhysicalResourceId: string }> {
   const base = {
     ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:provider',
@@ -89,7 +90,14 @@ async function runFunction(
   const event: CloudFormationCustomResourceEvent =
     requestType === 'Create'
       ? { ...base, RequestType: 'Create' }
-      : { ...base, RequestType: 'Delete', PhysicalResourceId: 'kafka-acls-test' };
+      : requestType === 'Update'
+        ? {
+            ...base,
+            RequestType: 'Update',
+            PhysicalResourceId: 'kafka-acls-test',
+            OldResourceProperties: { ServiceToken: 'provider', Acls: oldAcls ?? '[]' },
+          }
+        : { ...base, RequestType: 'Delete', PhysicalResourceId: 'kafka-acls-test' };
   const env = { ...process.env };
   process.env.BOOTSTRAP_BROKERS = kafka.bootstrap;
   process.env.KAFKA_AUTH = 'none';
@@ -427,6 +435,36 @@ describe('after the ACL function applied the template ACLs', () => {
       await consumer.disconnect();
       await admin.deleteAcls({ filters: [probeAcl] });
     }
+    expect(await listAllAcls(admin)).toEqual(EXPECTED_ACLS);
+  });
+
+  test('an update that narrows a wider set leaves exactly the expected ACLs', async () => {
+    // As if an earlier deployment had declared a prefix pattern and a READ: the update must remove them.
+    const wider: KafkaAcl[] = [
+      ...EXPECTED_ACLS,
+      {
+        resourceType: 'TOPIC',
+        resourceName: 'telemetry.',
+        patternType: 'PREFIXED',
+        principal: 'User:iot-bridge',
+        host: '*',
+        operation: 'WRITE',
+        permission: 'ALLOW',
+      },
+      {
+        resourceType: 'TOPIC',
+        resourceName: 'telemetry.raw',
+        patternType: 'LITERAL',
+        principal: 'User:iot-bridge',
+        host: '*',
+        operation: 'READ',
+        permission: 'ALLOW',
+      },
+    ];
+    await runFunction('Update', JSON.stringify(wider), aclsJson);
+    const byText = (a: KafkaAcl, b: KafkaAcl) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+    expect(await listAllAcls(admin)).toEqual([...wider].sort(byText));
+    await runFunction('Update', aclsJson, JSON.stringify(wider));
     expect(await listAllAcls(admin)).toEqual(EXPECTED_ACLS);
   });
 
