@@ -45,13 +45,13 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
   let result;
   try {
     result = await ingest(body, {
-      producer: await connectedProducer(),
+      producer: connectedProducer, // connected only when a valid request has something to send
       topic: TOPIC,
       maxBatchSize: MAX_BATCH_SIZE,
       maxMessageBytes: MAX_MESSAGE_BYTES,
     });
   } catch (err) {
-    log('error', 'kafka connection failed', { error: (err as Error).message });
+    log('error', 'ingest failed', { error: (err as Error).message });
     result = {
       statusCode: 503 as const,
       body: {
@@ -63,6 +63,7 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
   log(result.statusCode === 202 ? 'info' : 'warn', 'ingest', {
     statusCode: result.statusCode,
     error: result.body.error,
+    ...(result.statusCode === 503 ? { detail: result.body.message } : {}),
     items: result.body.results?.length,
     requestId: event.requestContext?.requestId,
   });

@@ -20,7 +20,11 @@ import { validateAppEvent, type AppEvent, type FieldError } from '../shared/cont
 import { PRODUCE_ACKS } from '../shared/kafka-client';
 
 export interface IngestDeps {
-  readonly producer: Producer;
+  /**
+   * The idempotent producer, or a function that connects it: then it is only asked for when there is
+   * something to send, so that invalid and oversized requests are answered without Kafka.
+   */
+  readonly producer: Producer | (() => Promise<Producer>);
   /** The events.user topic name (from the catalog, through the environment). */
   readonly topic: string;
   readonly maxBatchSize: number;
@@ -151,8 +155,21 @@ export async function ingest(rawBody: string | null | undefined, deps: IngestDep
     };
   }
 
+  let producer: Producer;
   try {
-    await deps.producer.send({ topic: deps.topic, acks: PRODUCE_ACKS, messages });
+    producer = typeof deps.producer === 'function' ? await deps.producer() : deps.producer;
+  } catch (err) {
+    return {
+      statusCode: 503,
+      body: {
+        error: 'kafka_unavailable',
+        message: `Kafka could not be reached (${(err as Error).message}); nothing was written; retry the same request`,
+        results: events.map((e, index) => ({ index, eventId: e.eventId, status: 'not_written' as const })),
+      },
+    };
+  }
+  try {
+    await producer.send({ topic: deps.topic, acks: PRODUCE_ACKS, messages });
     return {
       statusCode: 202,
       body: {

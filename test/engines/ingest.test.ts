@@ -75,24 +75,57 @@ function eventOfRecordSize(bytes: number): Record<string, unknown> {
   return padded;
 }
 
+/**
+ * Creates topics, retrying while a freshly started broker still answers UNKNOWN_TOPIC_OR_PARTITION to
+ * kafkajs' wait for leaders, then waits until every partition has a leader.
+ */
+async function createTopicsReliably(create: () => Promise<unknown>, topics: string[]): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await create();
+      break;
+    } catch (err) {
+      if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION' || attempt === 5) throw err;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+    const led = await admin
+      .fetchTopicMetadata({ topics })
+      .then((m) => m.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
+      .catch(() => false);
+    if (led) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`no leaders for ${topics.join(', ')} within 30 s`);
+}
+
 beforeAll(async () => {
   admin = await connectAdmin();
   const dev = synthEnvironment('dev');
-  await createTemplateTopics(
-    admin,
-    templateTopics(dev.streaming).filter((t) => t.name === TOPIC),
+  await createTopicsReliably(
+    () =>
+      createTemplateTopics(
+        admin,
+        templateTopics(dev.streaming).filter((t) => t.name === TOPIC),
+      ),
+    [TOPIC],
   );
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic: SMALL_TOPIC,
-        numPartitions: 1,
-        replicationFactor: 1,
-        configEntries: [{ name: 'max.message.bytes', value: String(SMALL_TOPIC_MAX_MESSAGE_BYTES) }],
-      },
-    ],
-  });
+  await createTopicsReliably(
+    () =>
+      admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          {
+            topic: SMALL_TOPIC,
+            numPartitions: 1,
+            replicationFactor: 1,
+            configEntries: [{ name: 'max.message.bytes', value: String(SMALL_TOPIC_MAX_MESSAGE_BYTES) }],
+          },
+        ],
+      }),
+    [SMALL_TOPIC],
+  );
   const ingestFunction = Object.values(dev.sources.findResources('AWS::Lambda::Function')).find((f) =>
     JSON.stringify(f).includes('EVENTS_TOPIC'),
   ) as { Properties: { Environment: { Variables: Record<string, unknown> } } };
@@ -333,16 +366,26 @@ test('a send that fails for another reason answers 503 with every item unknown (
   expect(response.body.results!.map((r) => r.status)).toEqual(['unknown', 'unknown']);
 });
 
-test('the handler answers 503 with retry-after when Kafka cannot be reached', async () => {
+test('with Kafka unreachable: 503 with retry-after for a valid request, still 400 and 413 for the others', async () => {
   jest.resetModules();
   const saved = process.env.BOOTSTRAP_BROKERS;
   process.env.BOOTSTRAP_BROKERS = '127.0.0.1:1'; // nothing listens there
   try {
     const unreachable = await import('../../lambda/ingest/index');
-    const response = await unreachable.handler(apiEvent(sampleEvents(1, 1)[0]));
+    const [event] = sampleEvents(1, 1);
+    const response = await unreachable.handler(apiEvent(event));
     expect(response.statusCode).toBe(503);
     expect(response.headers).toEqual({ 'content-type': 'application/json', 'retry-after': '1' });
-    expect(parse(response.body).error).toBe('kafka_unavailable');
+    const body = parse(response.body);
+    expect(body.error).toBe('kafka_unavailable');
+    expect(body.results).toEqual([{ index: 0, eventId: event!.eventId, status: 'not_written' }]);
+
+    // Requests that can never succeed are answered as such, without waiting for Kafka.
+    const invalid = await unreachable.handler(apiEvent({ ...event, eventId: undefined }));
+    expect(invalid.statusCode).toBe(400);
+    const tooLarge = await unreachable.handler(apiEvent({ ...event, blob: 'x'.repeat(1024 * 1024) }));
+    expect(tooLarge.statusCode).toBe(413);
+    expect(tooLarge.headers).toEqual({ 'content-type': 'application/json' });
   } finally {
     process.env.BOOTSTRAP_BROKERS = saved;
   }

@@ -161,3 +161,42 @@ describe('size', () => {
     expect(response.body.error).toBe('kafka_unavailable');
   });
 });
+
+describe('connecting', () => {
+  test('the producer is only asked for when a valid request has something to send', async () => {
+    let asked = 0;
+    const { producer, sent } = recordingProducer();
+    const deps = {
+      producer: () => {
+        asked += 1;
+        return Promise.resolve(producer);
+      },
+      topic: 'events.user',
+      maxBatchSize: 100,
+      maxMessageBytes: ONE_MIB,
+    };
+    expect((await ingest('{', deps)).statusCode).toBe(400);
+    expect((await ingest(JSON.stringify({ eventId: 'x' }), deps)).statusCode).toBe(400);
+    const [event] = sampleEvents(1, 1);
+    expect((await ingest(JSON.stringify({ ...event, blob: 'x'.repeat(ONE_MIB) }), deps)).statusCode).toBe(
+      413,
+    );
+    expect(asked).toBe(0);
+    expect((await ingest(JSON.stringify(event), deps)).statusCode).toBe(202);
+    expect(asked).toBe(1);
+    expect(sent).toHaveLength(1);
+  });
+
+  test('a producer that cannot connect: 503, every item not_written (the client retries)', async () => {
+    const events = sampleEvents(2, 1);
+    const response = await ingest(JSON.stringify({ events }), {
+      producer: () => Promise.reject(new Error('Connection error: connect ECONNREFUSED')),
+      topic: 'events.user',
+      maxBatchSize: 100,
+      maxMessageBytes: ONE_MIB,
+    });
+    expect(response.statusCode).toBe(503);
+    expect(response.body.error).toBe('kafka_unavailable');
+    expect(response.body.results!.map((r) => r.status)).toEqual(['not_written', 'not_written']);
+  });
+});
