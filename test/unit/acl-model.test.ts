@@ -164,6 +164,30 @@ describe('syncAcls: the admin calls for add, remove and no change', () => {
     ]);
   });
 
+  test('a dropped prefix pattern or extra operation is deleted exactly (pattern and operation in the filter)', async () => {
+    const prefixed: KafkaAcl = { ...WRITE_TELEMETRY, resourceName: 'telemetry.', patternType: 'PREFIXED' };
+    const read: KafkaAcl = { ...WRITE_TELEMETRY, operation: 'READ' };
+    expect(
+      await syncAcls(
+        fakeAdmin,
+        [WRITE_TELEMETRY, DESCRIBE_TELEMETRY],
+        [WRITE_TELEMETRY, prefixed, read, DESCRIBE_TELEMETRY],
+      ),
+    ).toEqual({ created: 2, deleted: 2 });
+    expect(calls).toEqual([
+      { call: 'createAcls', arg: { acl: [WRITE_TELEMETRY_ENTRY, DESCRIBE_TELEMETRY_ENTRY] } },
+      {
+        call: 'deleteAcls',
+        arg: {
+          filters: [
+            { ...WRITE_TELEMETRY_ENTRY, resourceName: 'telemetry.', resourcePatternType: 4 },
+            { ...WRITE_TELEMETRY_ENTRY, operation: 3 },
+          ],
+        },
+      },
+    ]);
+  });
+
   test('removal: deletes exactly the previous ACLs, creates nothing', async () => {
     expect(await syncAcls(fakeAdmin, [], [WRITE_TELEMETRY, DESCRIBE_TELEMETRY])).toEqual({
       created: 0,
