@@ -5,7 +5,8 @@
  *
  * Options: `--brokers` (comma-separated, default 127.0.0.1:9092), `--topic` (required),
  * `--from-beginning` (else only records written from now on), `--max N` (stop after N records),
- * `--timeout MS` (stop after MS milliseconds), `--headers` (print headers too). Without `--max` or
+ * `--to-end` (stop once every partition is read up to the end it had at the start), `--timeout MS`
+ * (stop after MS milliseconds), `--headers` (print headers too). Without `--max`, `--to-end` or
  * `--timeout` it reads until Ctrl-C. For the local broker (`npm run engines:kafka`), PLAINTEXT.
  *
  * Each run joins a fresh consumer group, commits nothing and deletes the group when it stops, so it
@@ -42,6 +43,13 @@ export interface ReadTopicOptions {
    * taken too (so a test sees a record beyond the count it expected). @default no such stop
    */
   readonly until?: number;
+  /**
+   * Stop once every partition is read up to the end offset it had when reading started (the topic as
+   * it was then; with `fromBeginning: false`, at once). A partition whose last offset is a
+   * transaction marker never delivers it: give a `timeoutMs` too for transactional topics.
+   * @default false
+   */
+  readonly toEnd?: boolean;
   /** With `until`. @default 500 */
   readonly settleMs?: number;
   /** Stop after this long, however many records arrived. @default no limit */
@@ -56,7 +64,8 @@ export interface ReadTopicOptions {
 
 /**
  * Reads records of a topic with a fresh consumer group (never committed, deleted at the end) until
- * `max`, `until` + `settleMs`, `timeoutMs` or the signal stops it; resolves with the records taken.
+ * `max`, `toEnd`, `until` + `settleMs`, `timeoutMs` or the signal stops it; resolves with the records
+ * taken.
  */
 export async function readTopic(options: ReadTopicOptions): Promise<TopicRecord[]> {
   const kafka = new Kafka({
@@ -75,6 +84,18 @@ export async function readTopic(options: ReadTopicOptions): Promise<TopicRecord[
   options.signal?.addEventListener('abort', stop, { once: true });
   if (options.max === 0) stop();
 
+  const admin = kafka.admin();
+  await admin.connect();
+  /** With toEnd: the partitions not yet read to their end, and that end. */
+  const pending = new Map<number, number>();
+  if (options.toEnd) {
+    if (options.fromBeginning) {
+      for (const p of await admin.fetchTopicOffsets(options.topic)) {
+        if (Number(p.high) > Number(p.low)) pending.set(p.partition, Number(p.high));
+      }
+    }
+    if (pending.size === 0) stop();
+  }
   await consumer.connect();
   try {
     await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning ?? false });
@@ -98,6 +119,10 @@ export async function readTopic(options: ReadTopicOptions): Promise<TopicRecord[
         records.push(record);
         options.onRecord?.(record);
         if (options.max !== undefined && records.length >= options.max) stop();
+        if (pending.size > 0 && Number(message.offset) + 1 >= (pending.get(partition) ?? 0)) {
+          pending.delete(partition);
+          if (pending.size === 0) stop();
+        }
         if (options.until !== undefined && records.length === options.until) {
           timers.push(setTimeout(stop, options.settleMs ?? 500));
         }
@@ -109,8 +134,6 @@ export async function readTopic(options: ReadTopicOptions): Promise<TopicRecord[
     for (const timer of timers) clearTimeout(timer);
     options.signal?.removeEventListener('abort', stop);
     await consumer.disconnect();
-    const admin = kafka.admin();
-    await admin.connect();
     await admin.deleteGroups([groupId]).catch(() => undefined);
     await admin.disconnect();
   }
@@ -137,6 +160,7 @@ async function main(): Promise<void> {
       brokers: { type: 'string', default: '127.0.0.1:9092' },
       topic: { type: 'string' },
       'from-beginning': { type: 'boolean', default: false },
+      'to-end': { type: 'boolean', default: false },
       max: { type: 'string' },
       timeout: { type: 'string' },
       headers: { type: 'boolean', default: false },
@@ -149,7 +173,7 @@ async function main(): Promise<void> {
   };
   if (!values.topic) {
     console.error(
-      'usage: read-topic --topic NAME [--brokers HOST:PORT,...] [--from-beginning] [--max N] [--timeout MS] [--headers]',
+      'usage: read-topic --topic NAME [--brokers HOST:PORT,...] [--from-beginning] [--max N] [--to-end] [--timeout MS] [--headers]',
     );
     process.exit(2);
   }
@@ -160,6 +184,7 @@ async function main(): Promise<void> {
     brokers: values.brokers.split(','),
     topic: values.topic,
     fromBeginning: values['from-beginning'],
+    toEnd: values['to-end'],
     max: count('max', values.max),
     timeoutMs: count('timeout', values.timeout),
     signal: abort.signal,

@@ -84,6 +84,23 @@ test('without --headers, --max 2 prints the first two records only', async () =>
   expect(stdout).toBe('p0@0 key=user-1 value={"n":1}\np0@1 key=(none) value=no key\n');
 });
 
+test('--to-end stops at the end the topic had at the start', async () => {
+  const { stdout, stderr } = await readTopicCli(
+    '--brokers',
+    bootstrap(),
+    '--topic',
+    TOPIC,
+    '--from-beginning',
+    '--to-end',
+  );
+  expect({ stdout, stderr }).toEqual({
+    stdout:
+      'p0@0 key=user-1 value={"n":1}\np0@1 key=(none) value=no key\np0@2 key=user-1 value=(tombstone)\n' +
+      'p0@3 key=bin value=base64:/wA=\n',
+    stderr: `4 record(s) from ${TOPIC}\n`,
+  });
+});
+
 test('without --from-beginning it waits for new records; --timeout ends it', async () => {
   const { stdout, stderr } = await readTopicCli(
     '--brokers',
