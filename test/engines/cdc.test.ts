@@ -253,6 +253,8 @@ afterAll(async () => {
   await deleteTopicsAndWait(admin, [
     TOPIC,
     CDC_HEARTBEAT_TOPIC,
+    // The shared offsets topic the workers created (offset.storage.topic of the platform's worker configuration).
+    CONNECT_OFFSETS_TOPIC,
     ...(clusterId ? LocalConnect.internalTopics(clusterId) : []),
   ]);
   await admin.disconnect();
