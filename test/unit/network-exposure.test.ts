@@ -4,12 +4,7 @@
  */
 import type { CfnSecurityGroup } from 'aws-cdk-lib/aws-ec2';
 import { buildApp, ENVIRONMENTS } from '../support/synth';
-import {
-  environmentTemplates,
-  referencedResource,
-  resourceOf,
-  type ResourceId,
-} from '../support/template-graph';
+import { environmentTemplates, referencedResource, resourceOf } from '../support/template-graph';
 
 /** Component -> the broker listener it may use (9098 SASL/IAM, 9096 SASL/SCRAM). Nothing else. */
 const EXPECTED_BROKER_INGRESS: Record<string, number> = {
@@ -60,9 +55,7 @@ describe.each(ENVIRONMENTS)('broker exposure in %s', (envName) => {
 
   test('the broker group admits exactly one listener per component, from its security group, and no CIDR', () => {
     const ingress = rulesOfType('AWS::EC2::SecurityGroupIngress').map(({ stack, props }) => {
-      const source = referencedResource(templates, stack, props.SourceSecurityGroupId) as
-        | ResourceId
-        | undefined;
+      const source = referencedResource(templates, stack, props.SourceSecurityGroupId);
       const cidrs = CIDR_KEYS.filter((k) => props[k] !== undefined);
       return {
         from:
