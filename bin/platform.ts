@@ -1,12 +1,12 @@
 #!/usr/bin/env node
+// First: starts the template validation engine on a worker while the rest of the app loads.
+import { validateOnWorker } from '../lib/private/parallel-validation';
 import { App } from 'aws-cdk-lib';
 import { ConfigError } from '../lib/config/errors';
 import { loadEnvironments } from '../lib/config/platform-config';
 import { buildEnvironment } from '../lib/platform';
-import { validateOnWorker } from '../lib/private/parallel-validation';
 
 const app = new App();
-// The built-in template validation starts its engine now, on a worker, while the stacks are built.
 validateOnWorker(app);
 try {
   for (const config of loadEnvironments(app.node.getAllContext() as Record<string, unknown>))

@@ -10,28 +10,18 @@ import { dirname } from 'node:path';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 
 /**
- * The CDK's built-in CloudFormation validation, run by the same plugin class on a worker thread
- * that starts with the app. Its engine takes about 2.3 s of CPU to start (the same for any app);
- * on the main thread that start waits until every construct is built and every template written.
- * On a worker it overlaps the platform's construct building and synthesis, so synth waits only for
- * the templates' own validation. Nothing is skipped or changed: the worker runs
- * `CloudFormationValidatePlugin.validate` on the same templates with the same defaults, and its
- * report goes through the same CDK reporting (errors, acknowledgements, validation-report.json).
- *
- * Registered as a `CloudFormationValidatePlugin`, it takes the place of the default instance (the
- * CDK adds the default only when the app registers none). When the worker cannot be used, it
- * validates on the main thread exactly as the default instance would.
+ * The worker that runs the CDK's built-in CloudFormation validation (see `validateOnWorker`). It is
+ * started when this module is loaded, so bin/platform.ts imports this module first: the engine
+ * then starts while the rest of the app is still being loaded.
  */
-class WorkerCloudFormationValidatePlugin extends CloudFormationValidatePlugin {
-  private readonly signal = new Int32Array(new SharedArrayBuffer(4));
+class ValidationWorker {
+  /** [0]: 1 when an answer is posted; [1]: the worker's state, 0 not running yet, 1 running, 2 gone. */
+  private readonly signal = new Int32Array(new SharedArrayBuffer(8));
   private readonly port: MessagePort;
   private readonly worker: Worker;
-  private workerVersion?: string;
-  private workerRuleIds?: string[];
-  private broken = false;
+  public broken = false;
 
   constructor() {
-    super();
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.worker = new Worker(WORKER_SOURCE, {
@@ -50,6 +40,56 @@ class WorkerCloudFormationValidatePlugin extends CloudFormationValidatePlugin {
     });
   }
 
+  /** Sends the templates to the worker and blocks until it answers (validation is synchronous). */
+  ask(context: IPolicyValidationContext): WorkerReply | undefined {
+    if (this.broken) return undefined;
+    Atomics.store(this.signal, 0, 0);
+    this.port.postMessage({
+      stackTemplates: context.stackTemplates.map((s) => ({ ...s })),
+      templatePaths: [...context.templatePaths],
+      accountId: context.accountId,
+      region: context.region,
+    });
+    // The main thread is blocked here, so it cannot see the worker's 'error' or 'exit' events: the
+    // worker reports its own end in the shared state. Limits are generous (a busy 2-core machine
+    // validates every environment in well under a minute); past them, or when the worker is gone,
+    // the templates are validated here instead.
+    const start = Date.now();
+    while (Atomics.load(this.signal, 0) === 0) {
+      const state = Atomics.load(this.signal, 1);
+      const waited = Date.now() - start;
+      if (state === 2 || (state === 0 && waited > 30_000) || waited > 10 * 60_000) {
+        this.broken = true;
+        void this.worker.terminate();
+        return undefined;
+      }
+      Atomics.wait(this.signal, 0, 0, 1000);
+    }
+    return receiveMessageOnPort(this.port)?.message as WorkerReply | undefined;
+  }
+}
+
+/**
+ * The CDK's built-in CloudFormation validation, run by the same plugin class on a worker thread
+ * that starts with the app. Its engine takes about 2.3 s of CPU to start (the same for any app);
+ * on the main thread that start waits until every construct is built and every template written.
+ * On a worker it overlaps loading the app, building the constructs and writing the templates, so
+ * synth waits only for the templates' own validation. Nothing is skipped or changed: the worker
+ * runs `CloudFormationValidatePlugin.validate` on the same templates with the same defaults, and
+ * its report goes through the same CDK reporting (errors, acknowledgements, validation-report.json).
+ *
+ * Registered as a `CloudFormationValidatePlugin`, it takes the place of the default instance (the
+ * CDK adds the default only when the app registers none). When the worker cannot be used, it
+ * validates on the main thread exactly as the default instance would.
+ */
+class WorkerCloudFormationValidatePlugin extends CloudFormationValidatePlugin {
+  private workerVersion?: string;
+  private workerRuleIds?: string[];
+
+  constructor(private readonly worker: ValidationWorker) {
+    super();
+  }
+
   // Read before validation too (the stacks' analytics metadata names the registered plugins): from the
   // engine package's manifest, so that the main thread never loads the engine itself.
   override get version(): string | undefined {
@@ -61,7 +101,7 @@ class WorkerCloudFormationValidatePlugin extends CloudFormationValidatePlugin {
   }
 
   override validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
-    const reply = this.broken ? undefined : this.ask(context);
+    const reply = this.worker.ask(context);
     if (!reply) return super.validate(context); // the worker is gone: the same plugin, here
     if (reply.error) {
       const error = new Error(reply.error.message);
@@ -71,29 +111,6 @@ class WorkerCloudFormationValidatePlugin extends CloudFormationValidatePlugin {
     this.workerVersion = reply.version;
     this.workerRuleIds = reply.ruleIds;
     return reply.report!;
-  }
-
-  /** Sends the templates to the worker and blocks until it answers (validation is synchronous). */
-  private ask(context: IPolicyValidationContext): WorkerReply | undefined {
-    Atomics.store(this.signal, 0, 0);
-    this.port.postMessage({
-      stackTemplates: context.stackTemplates.map((s) => ({ ...s })),
-      templatePaths: [...context.templatePaths],
-      accountId: context.accountId,
-      region: context.region,
-    });
-    // Generous: a busy 2-core machine validates every environment in well under a minute.
-    const deadline = Date.now() + 10 * 60_000;
-    while (Atomics.load(this.signal, 0) === 0) {
-      if (Date.now() > deadline || this.broken) {
-        this.broken = true;
-        void this.worker.terminate();
-        return undefined;
-      }
-      Atomics.wait(this.signal, 0, 0, 1000);
-    }
-    const message = receiveMessageOnPort(this.port)?.message as WorkerReply | undefined;
-    return message;
   }
 }
 
@@ -136,6 +153,24 @@ const { workerData } = require('node:worker_threads');
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { port, signal, cdkLib } = workerData;
+Atomics.store(signal, 1, 1);
+const gone = () => {
+  Atomics.store(signal, 1, 2);
+  Atomics.notify(signal, 0);
+};
+process.on('uncaughtException', gone);
+process.on('exit', gone);
+// Output goes straight to the app's stdout/stderr: a worker's streams are relayed by the main
+// thread, which is blocked while it waits for the report.
+const { writeSync } = require('node:fs');
+for (const [stream, fd] of [[process.stdout, 1], [process.stderr, 2]]) {
+  stream.write = (chunk, encoding, callback) => {
+    writeSync(fd, typeof chunk === 'string' ? chunk : Buffer.from(chunk));
+    const done = typeof encoding === 'function' ? encoding : callback;
+    if (typeof done === 'function') done();
+    return true;
+  };
+}
 const reply = (message) => {
   port.postMessage(message);
   Atomics.store(signal, 0, 1);
@@ -173,13 +208,15 @@ port.on('message', (context) => {
 });
 `;
 
+/** Started on load, unless the built-in validation is turned off for this run. */
+const worker = process.env.CDK_VALIDATION === 'false' ? undefined : new ValidationWorker();
+
 /**
  * Registers the worker-backed validation on the app when the CDK would run its built-in validation
  * (it is on unless `CDK_VALIDATION=false`; this app does not turn it off with
- * `builtinCloudFormationValidation: false`). Call it right after creating the App, before building
- * constructs, so that the engine starts while they are built.
+ * `builtinCloudFormationValidation: false`). Import this module before the rest of the app and call
+ * this right after creating the App.
  */
 export function validateOnWorker(app: App): void {
-  if (process.env.CDK_VALIDATION === 'false') return;
-  Validations.of(app).addPlugins(new WorkerCloudFormationValidatePlugin());
+  if (worker) Validations.of(app).addPlugins(new WorkerCloudFormationValidatePlugin(worker));
 }
