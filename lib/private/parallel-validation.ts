@@ -110,9 +110,14 @@ class WorkerCloudFormationValidatePlugin extends CloudFormationValidatePlugin {
     }
     this.workerVersion = reply.version;
     this.workerRuleIds = reply.ruleIds;
+    reportsFromWorker += 1;
     return reply.report!;
   }
 }
+
+/** How many validation reports came from the worker (not the main-thread fallback) in this process. */
+let reportsFromWorker = 0;
+export const validationReportsFromWorker = (): number => reportsFromWorker;
 
 let engineVersionCache: string | undefined | null;
 

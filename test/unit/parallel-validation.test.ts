@@ -7,7 +7,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateOnWorker } from '../../lib/private/parallel-validation';
+import { validateOnWorker, validationReportsFromWorker } from '../../lib/private/parallel-validation';
 import { cdkJsonContext } from '../support/synth';
 import { loadEnvironments } from '../../lib/config/platform-config';
 import { buildEnvironment } from '../../lib/platform';
@@ -48,7 +48,10 @@ function brokenApp(onWorker: boolean): App {
 
 test('on the worker, a broken template fails synth with exactly the default plugin findings', () => {
   const expected = findingsOf(brokenApp(false));
+  const before = validationReportsFromWorker();
   const actual = findingsOf(brokenApp(true));
+  // The report really came from the worker, not from the main-thread fallback.
+  expect(validationReportsFromWorker()).toBe(before + 1);
   expect(expected.findings.length).toBeGreaterThan(0);
   expect(expected.findings.join('\n')).toMatch(/Foo/);
   expect(actual.findings).toEqual(expected.findings);
@@ -67,5 +70,7 @@ test('on the worker, every environment of the platform passes with no finding', 
   });
   validateOnWorker(app);
   for (const config of loadEnvironments(app.node.getAllContext())) buildEnvironment(app, config);
+  const before = validationReportsFromWorker();
   expect(findingsOf(app)).toEqual({ error: '', findings: [] });
+  expect(validationReportsFromWorker()).toBe(before + 1);
 });
