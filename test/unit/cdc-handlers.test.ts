@@ -19,6 +19,8 @@ import {
   type ConnectorEvent,
   type Operation,
 } from '../../lambda/cdc/connector/replace';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mskConnectApi } from '../../lambda/cdc/connector/msk-connect';
 import { readCredentialsSecret } from '../../lambda/cdc/database-setup/secrets';
 import { setUpDatabase, type DatabaseSetupEvent } from '../../lambda/cdc/database-setup/setup';
@@ -475,6 +477,7 @@ describe('the signed AWS calls', () => {
         endpoint: stub.url,
         credentials,
       });
+      // The SDK client, pointed at a SigV4-verifying stand-in (Secrets Manager cannot run here).
       expect(value).toEqual({ username: 'cdc_replication', password: 'pw' });
       expect(stub.requests).toEqual([
         {
@@ -490,55 +493,79 @@ describe('the signed AWS calls', () => {
       ]);
       await expect(
         readCredentialsSecret('missing', { region: 'eu-west-1', endpoint: stub.url, credentials }),
-      ).rejects.toThrow('ResourceNotFoundException');
+      ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     } finally {
       await stub.stop();
     }
   });
 
-  test('MSK Connect REST calls: methods, paths (ARN encoded), queries and bodies as the API reference gives them', async () => {
-    const sent: { method: string; url: string; body?: string; authorization: string }[] = [];
-    const realFetch = global.fetch;
+  test('MSK Connect calls through the SDK: methods, paths (ARN encoded), queries and bodies as the API reference gives them', async () => {
+    // A loopback stand-in of the MSK Connect endpoint (the service itself cannot run here): it
+    // records what the SDK client sends and answers as the API reference describes.
     const arn = 'arn:aws:kafkaconnect:eu-west-1:123456789012:connector/streaming-dev-orders-cdc/abc-2';
-    global.fetch = ((url: string, init: RequestInit) => {
-      const headers = init.headers as Record<string, string>;
-      sent.push({
-        method: init.method!,
-        url,
-        body: init.body as string | undefined,
-        authorization: headers.authorization!,
+    const missing = 'arn:aws:kafkaconnect:eu-west-1:123456789012:connector/streaming-dev-orders-cdc/gone-1';
+    const sent: { method: string; path: string; query: string; body: unknown; authorization: string }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      req.on('end', () => {
+        const url = new URL(req.url!, 'http://localhost');
+        sent.push({
+          method: req.method!,
+          path: url.pathname,
+          query: url.search,
+          body: body ? (JSON.parse(body) as unknown) : undefined,
+          authorization: String(req.headers.authorization),
+        });
+        if (url.pathname.endsWith(encodeURIComponent(missing))) {
+          res.writeHead(404, { 'content-type': 'application/json', 'x-amzn-errortype': 'NotFoundException' });
+          res.end(JSON.stringify({ message: 'connector not found' }));
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify(
+            url.pathname === '/v1/connectors' && req.method === 'GET'
+              ? {
+                  connectors: [
+                    {
+                      connectorArn: arn,
+                      connectorName: 'streaming-dev-orders-cdc',
+                      connectorState: 'RUNNING',
+                      currentVersion: 'V1',
+                    },
+                    {
+                      connectorArn: 'x',
+                      connectorName: 'streaming-dev-orders-cdc-other',
+                      connectorState: 'RUNNING',
+                      currentVersion: 'V1',
+                    },
+                  ],
+                }
+              : {
+                  connectorArn: arn,
+                  connectorName: 'streaming-dev-orders-cdc',
+                  connectorState: 'RUNNING',
+                  currentVersion: 'V1',
+                },
+          ),
+        );
       });
-      const body = url.includes('/v1/connectors?')
-        ? {
-            connectors: [
-              {
-                connectorArn: arn,
-                connectorName: 'streaming-dev-orders-cdc',
-                connectorState: 'RUNNING',
-                currentVersion: 'V1',
-              },
-              {
-                connectorArn: 'x',
-                connectorName: 'streaming-dev-orders-cdc-other',
-                connectorState: 'RUNNING',
-                currentVersion: 'V1',
-              },
-            ],
-          }
-        : { connectorArn: arn, connectorState: 'RUNNING' };
-      return Promise.resolve(new Response(JSON.stringify(body), { status: 200 }));
-    }) as typeof fetch;
-    const env = { ...process.env };
-    Object.assign(process.env, {
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
     try {
-      const api = mskConnectApi('eu-west-1');
+      const api = mskConnectApi({ region: 'eu-west-1', endpoint: `http://127.0.0.1:${port}`, credentials });
       expect((await api.connectorsNamed('streaming-dev-orders-cdc')).map((c) => c.connectorArn)).toEqual([
         arn,
       ]);
-      await api.describe(arn);
+      expect(await api.describe(arn)).toEqual({
+        connectorArn: arn,
+        connectorName: 'streaming-dev-orders-cdc',
+        connectorState: 'RUNNING',
+        currentVersion: 'V1',
+      });
+      expect(await api.describe(missing)).toBeUndefined();
       await api.create({
         connectorName: 'streaming-dev-orders-cdc',
         connectorConfiguration: { a: 'b' },
@@ -547,30 +574,31 @@ describe('the signed AWS calls', () => {
       await api.updateConfiguration(arn, 'V1', { a: 'c' });
       await api.remove(arn, 'V1');
     } finally {
-      global.fetch = realFetch;
-      process.env = env;
+      await new Promise((resolve) => server.close(resolve));
     }
-    const encoded =
-      'arn%3Aaws%3Akafkaconnect%3Aeu-west-1%3A123456789012%3Aconnector%2Fstreaming-dev-orders-cdc%2Fabc-2';
-    const host = 'https://kafkaconnect.eu-west-1.amazonaws.com';
-    expect(sent.map(({ method, url, body }) => ({ method, url, body }))).toEqual([
+    const encoded = encodeURIComponent(arn);
+    expect(sent.map(({ method, path, query, body }) => ({ method, path, query, body }))).toEqual([
       {
         method: 'GET',
-        url: `${host}/v1/connectors?connectorNamePrefix=streaming-dev-orders-cdc&maxResults=100`,
+        path: '/v1/connectors',
+        query: '?connectorNamePrefix=streaming-dev-orders-cdc&maxResults=100',
         body: undefined,
       },
-      { method: 'GET', url: `${host}/v1/connectors/${encoded}`, body: undefined },
+      { method: 'GET', path: `/v1/connectors/${encoded}`, query: '', body: undefined },
+      { method: 'GET', path: `/v1/connectors/${encodeURIComponent(missing)}`, query: '', body: undefined },
       {
         method: 'POST',
-        url: `${host}/v1/connectors`,
-        body: '{"connectorName":"streaming-dev-orders-cdc","connectorConfiguration":{"a":"b"},"capacity":{}}',
+        path: '/v1/connectors',
+        query: '',
+        body: { connectorName: 'streaming-dev-orders-cdc', connectorConfiguration: { a: 'b' }, capacity: {} },
       },
       {
         method: 'PUT',
-        url: `${host}/v1/connectors/${encoded}?currentVersion=V1`,
-        body: '{"connectorConfiguration":{"a":"c"}}',
+        path: `/v1/connectors/${encoded}`,
+        query: '?currentVersion=V1',
+        body: { connectorConfiguration: { a: 'c' } },
       },
-      { method: 'DELETE', url: `${host}/v1/connectors/${encoded}?currentVersion=V1`, body: undefined },
+      { method: 'DELETE', path: `/v1/connectors/${encoded}`, query: '?currentVersion=V1', body: undefined },
     ]);
     for (const { authorization } of sent)
       expect(authorization).toMatch(

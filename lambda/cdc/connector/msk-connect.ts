@@ -1,8 +1,19 @@
 /**
- * The MSK Connect operations the connector custom resource uses (REST API `kafkaconnect`,
- * 2021-09-14), behind an interface so that the replacement logic is tested against a mock.
+ * The MSK Connect operations the connector custom resource uses (AWS SDK v3
+ * `@aws-sdk/client-kafkaconnect`), behind an interface so that the replacement logic is tested
+ * against a mock.
  */
-import { AwsApiError, awsJsonRequest } from '../aws-request';
+import {
+  CreateConnectorCommand,
+  type CreateConnectorCommandInput,
+  DeleteConnectorCommand,
+  DescribeConnectorCommand,
+  KafkaConnectClient,
+  type KafkaConnectClientConfig,
+  ListConnectorsCommand,
+  NotFoundException,
+  UpdateConnectorCommand,
+} from '@aws-sdk/client-kafkaconnect';
 
 /** CREATING, RUNNING, UPDATING, DELETING or FAILED. */
 export type ConnectorState = string;
@@ -40,50 +51,61 @@ export interface MskConnectApi {
   remove(arn: string, currentVersion: string): Promise<void>;
 }
 
-/** The real API, signed with the function's credentials. */
-export function mskConnectApi(region = process.env.AWS_REGION ?? ''): MskConnectApi {
-  const call = <T>(
-    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
-    path: string,
-    query?: Record<string, string>,
-    body?: unknown,
-  ) => awsJsonRequest<T>({ service: 'kafkaconnect', region, method, path, query, body });
-  const arnPath = (arn: string) => `/v1/connectors/${encodeURIComponent(arn)}`;
+/** The real API through the AWS SDK (the function's credentials; `config` for tests: endpoint, credentials). */
+export function mskConnectApi(config: KafkaConnectClientConfig = {}): MskConnectApi {
+  const client = new KafkaConnectClient(config);
   return {
     async connectorsNamed(name) {
       const found: ConnectorSummary[] = [];
       let nextToken: string | undefined;
       do {
-        const page = await call<{ connectors?: ConnectorSummary[]; nextToken?: string }>(
-          'GET',
-          '/v1/connectors',
-          {
-            connectorNamePrefix: name,
-            maxResults: '100',
-            ...(nextToken ? { nextToken } : {}),
-          },
+        const page = await client.send(
+          new ListConnectorsCommand({ connectorNamePrefix: name, maxResults: 100, nextToken }),
         );
-        found.push(...(page.connectors ?? []).filter((c) => c.connectorName === name));
+        for (const c of page.connectors ?? [])
+          if (c.connectorName === name)
+            found.push({
+              connectorArn: c.connectorArn!,
+              connectorName: c.connectorName,
+              connectorState: c.connectorState!,
+              currentVersion: c.currentVersion!,
+            });
         nextToken = page.nextToken;
       } while (nextToken);
       return found;
     },
     async describe(arn) {
       try {
-        return await call<ConnectorDetails>('GET', arnPath(arn));
+        const c = await client.send(new DescribeConnectorCommand({ connectorArn: arn }));
+        return {
+          connectorArn: c.connectorArn!,
+          connectorName: c.connectorName!,
+          connectorState: c.connectorState!,
+          currentVersion: c.currentVersion!,
+          ...(c.stateDescription ? { stateDescription: c.stateDescription } : {}),
+        };
       } catch (err) {
-        if (err instanceof AwsApiError && err.status === 404) return undefined;
+        if (err instanceof NotFoundException) return undefined;
         throw err;
       }
     },
     async create(spec) {
-      return call<{ connectorArn: string }>('POST', '/v1/connectors', undefined, spec);
+      const created = await client.send(
+        new CreateConnectorCommand(spec as unknown as CreateConnectorCommandInput),
+      );
+      return { connectorArn: created.connectorArn! };
     },
     async updateConfiguration(arn, currentVersion, configuration) {
-      await call('PUT', arnPath(arn), { currentVersion }, { connectorConfiguration: configuration });
+      await client.send(
+        new UpdateConnectorCommand({
+          connectorArn: arn,
+          currentVersion,
+          connectorConfiguration: configuration,
+        }),
+      );
     },
     async remove(arn, currentVersion) {
-      await call('DELETE', arnPath(arn), { currentVersion });
+      await client.send(new DeleteConnectorCommand({ connectorArn: arn, currentVersion }));
     },
   };
 }
