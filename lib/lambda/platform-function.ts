@@ -34,7 +34,12 @@ export const BUNDLING = {
   minify: true,
   target: 'node22',
   // Everything is bundled at pinned versions, the AWS SDK included: no drift with the runtime's copy.
-  externalModules: [] as string[],
+  // The two exceptions are never loaded: Powertools' Kafka utility imports its Avro and Protobuf
+  // deserializers only for those schema types, and the platform's consumers read JSON.
+  externalModules: ['avro-js', 'protobufjs'] as string[],
+  // ES module builds first: the AWS SDK v3 and Powertools tree-shake from them (about 200 kB less
+  // per function than their CommonJS builds).
+  mainFields: ['module', 'main'] as string[],
 } as const;
 
 export interface PlatformFunctionProps {
@@ -145,6 +150,7 @@ export class PlatformFunction extends Construct {
         target: BUNDLING.target,
         format: nodejs.OutputFormat.CJS,
         externalModules: [...BUNDLING.externalModules],
+        mainFields: [...BUNDLING.mainFields],
         forceDockerBundling: false,
         assetHash: createHash('sha256')
           .update(bundleSourceHash())

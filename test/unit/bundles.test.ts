@@ -36,6 +36,7 @@ test.each(handlers)('lambda/%s bundles to less than 1 MB', (dir) => {
     target: BUNDLING.target,
     format: 'cjs',
     external: [...BUNDLING.externalModules],
+    mainFields: [...BUNDLING.mainFields],
     logLevel: 'silent',
   });
   const bytes = result.outputFiles[0]!.contents.length;
