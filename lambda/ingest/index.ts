@@ -5,7 +5,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { Producer } from 'kafkajs';
 import { createKafka, createProducer, kafkaAuthFrom } from '../shared/kafka-client';
-import { log } from '../shared/log';
+import { logger } from '../shared/powertools';
 import { ingest } from './ingest';
 
 function required(name: string): string {
@@ -51,7 +51,7 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
       maxMessageBytes: MAX_MESSAGE_BYTES,
     });
   } catch (err) {
-    log('error', 'ingest failed', { error: (err as Error).message });
+    logger.error('ingest failed', { error: (err as Error).message });
     result = {
       statusCode: 503 as const,
       body: {
@@ -60,7 +60,7 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
       },
     };
   }
-  log(result.statusCode === 202 ? 'info' : 'warn', 'ingest', {
+  logger[result.statusCode === 202 ? 'info' : 'warn']('ingest', {
     statusCode: result.statusCode,
     error: result.body.error,
     ...(result.statusCode === 503 ? { detail: result.body.message } : {}),

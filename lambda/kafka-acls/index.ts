@@ -7,7 +7,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { createHash } from 'node:crypto';
 import { parseAcls, type KafkaAcl } from '../../lib/kafka/acl-model';
 import { createKafka, kafkaAuthFrom } from '../shared/kafka-client';
-import { log } from '../shared/log';
+import { logger } from '../shared/powertools';
 import { syncAcls } from './acls';
 
 export async function handler(
@@ -37,7 +37,7 @@ export async function handler(
       event.RequestType === 'Delete'
         ? await syncAcls(admin, [], desired)
         : await syncAcls(admin, desired, previous);
-    log('info', 'kafka acls', { requestType: event.RequestType, physicalId, ...change });
+    logger.info('kafka acls', { requestType: event.RequestType, physicalId, ...change });
   } finally {
     await admin.disconnect();
   }

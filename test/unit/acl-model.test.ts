@@ -27,7 +27,9 @@ jest.mock('../../lambda/shared/kafka-client', () => ({
   ...jest.requireActual<object>('../../lambda/shared/kafka-client'),
   createKafka: (options: unknown) => (kafkaOptions.push(options), { admin: () => fakeAdmin }),
 }));
-jest.mock('../../lambda/shared/log', () => ({ log: () => undefined }));
+jest.mock('../../lambda/shared/powertools', () => ({
+  logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+}));
 // Imported after the mocks (jest hoists jest.mock above the imports).
 import { handler } from '../../lambda/kafka-acls';
 
