@@ -1,0 +1,268 @@
+/**
+ * The aggregate consumer (docs/events-path.md, "aggregate" and "Exactly-once effects"): tumbling
+ * windows per dimension over events.enriched, kept in DynamoDB with per-partition high-water marks
+ * and optimistic concurrency, written whole to OpenSearch and to events.aggregates.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AggregateRecord } from '../shared/contract/aggregate';
+import { enrichedEventV1, type EnrichedEvent } from '../shared/contract/enriched-event';
+import type {
+  ConsumerDefinition,
+  PartitionContext,
+  RecordPosition,
+  SourceRecord,
+} from '../shared/consumer/types';
+import { indexName } from '../shared/search/index-name';
+import { hllAdd, hllCount, hllCreate } from './hyperloglog';
+import { indexWindows, type SearchTransport } from './search-sink';
+import { markKey, WindowStore, type WindowState } from './window-store';
+import { addRevenue, isClosed, revenueOf, windowsOf, type WindowRef, type WindowSize } from './windows';
+
+/** What the dedupe claims decided for one record (docs/events-path.md, "A claim per eventId"). */
+export type ClaimDecision =
+  /** Apply it; `firstSeen` is where the event was first seen when that is another position. */
+  | { readonly kind: 'proceed'; readonly firstSeen?: RecordPosition }
+  /** Counted before at another position: not counted again (its windows are still emitted). */
+  | { readonly kind: 'duplicate' }
+  /** Another copy is in flight: the partition stops here and retries. */
+  | { readonly kind: 'in_flight' };
+
+/** The dedupe claims of the aggregate consumer, one decision per record, in order. */
+export interface EventClaims {
+  claim(records: readonly SourceRecord<EnrichedEvent>[], nowMs: number): Promise<ClaimDecision[]>;
+  /** Marks the claims of these records applied (their effects are committed). */
+  markApplied(records: readonly SourceRecord<EnrichedEvent>[], nowMs: number): Promise<void>;
+}
+
+export interface AggregateConsumerOptions {
+  readonly enrichedTopic: string;
+  readonly aggregatesTopic: string;
+  readonly deadLetterTopic: string;
+  /** The largest events.enriched value accepted (the topic's max.message.bytes). */
+  readonly maxValueBytes: number;
+  readonly table: string;
+  readonly dynamo: DynamoDBClient;
+  readonly claims: EventClaims;
+  readonly search: SearchTransport;
+  /** Index names are `<prefix>-<size>-<yyyy.mm>` (../shared/search/index-name.ts). */
+  readonly indexPrefix: string;
+  readonly windows: readonly WindowSize[];
+  readonly dimensions: readonly string[];
+  readonly allowedLatenessSeconds: number;
+  /** Conditional-write attempts per window before the partition fails transiently. @default 20 */
+  readonly maxWriteAttempts?: number;
+  /** Windows updated at once within one partition. @default 16 */
+  readonly writeConcurrency?: number;
+}
+
+/** Seconds a window item is kept after `windowEnd + allowed lateness`. */
+export const WINDOW_RETENTION_AFTER_CLOSE_SECONDS = 86_400;
+
+/** A transient failure: the runtime backs off and calls `apply` again with the same records. */
+export class TransientAggregateError extends Error {
+  override readonly name = 'TransientAggregateError';
+}
+
+/** A record's part in one window. */
+interface Contribution {
+  readonly record: SourceRecord<EnrichedEvent>;
+  readonly event: EnrichedEvent;
+  readonly firstSeen?: RecordPosition;
+}
+
+interface WindowGroup {
+  readonly ref: WindowRef;
+  readonly contributions: Contribution[];
+}
+
+/** The contract's record for a window state. */
+export function aggregateRecord(state: WindowState): AggregateRecord {
+  const { ref } = state;
+  return {
+    windowKey: ref.windowKey,
+    windowSize: ref.windowSize,
+    windowStart: new Date(ref.windowStartMs).toISOString(),
+    windowEnd: new Date(ref.windowEndMs).toISOString(),
+    dimension: ref.dimension,
+    value: ref.value,
+    events: state.events,
+    users: hllCount(state.users),
+    revenueCents: { ...state.revenueCents },
+    updatedAt: new Date(state.updatedAtMs).toISOString(),
+    version: state.version,
+  };
+}
+
+/** Whether a window state already includes a record (at its own position or where it was first seen). */
+export function includes(state: WindowState, record: RecordPosition, firstSeen?: RecordPosition): boolean {
+  const own = state.marks[markKey(record.topic, record.partition)];
+  if (own !== undefined && own >= record.offset) return true;
+  if (!firstSeen) return false;
+  const first = state.marks[markKey(firstSeen.topic, firstSeen.partition)];
+  return first !== undefined && first >= firstSeen.offset;
+}
+
+/**
+ * The next state of a window: the contributions it does not include yet merged in, the marks
+ * moved, the version + 1. Undefined when it includes them all already.
+ */
+export function mergeWindow(
+  state: WindowState,
+  contributions: readonly Contribution[],
+  nowMs: number,
+): WindowState | undefined {
+  const fresh = contributions.filter((c) => !includes(state, c.record, c.firstSeen));
+  if (fresh.length === 0) return undefined;
+  const users = hllCreate(state.users);
+  const revenueCents = { ...state.revenueCents };
+  const marks = { ...state.marks };
+  for (const { record, event } of fresh) {
+    hllAdd(users, event.userId);
+    const revenue = revenueOf(event);
+    if (revenue) addRevenue(revenueCents, revenue.currency, revenue.amountCents);
+    const key = markKey(record.topic, record.partition);
+    marks[key] = Math.max(marks[key] ?? -1, record.offset);
+  }
+  return {
+    ref: state.ref,
+    events: state.events + fresh.length,
+    users,
+    revenueCents,
+    version: state.version + 1,
+    marks,
+    updatedAtMs: nowMs,
+  };
+}
+
+/** Runs `work` over `items` with at most `limit` at once; rejects with the first failure. */
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (!failed && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  });
+  const results = await Promise.allSettled(workers);
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
+}
+
+export function createAggregateConsumer(options: AggregateConsumerOptions): ConsumerDefinition {
+  const store = new WindowStore(
+    options.dynamo,
+    options.table,
+    options.allowedLatenessSeconds + WINDOW_RETENTION_AFTER_CLOSE_SECONDS,
+  );
+  const latenessMs = options.allowedLatenessSeconds * 1000;
+  const maxWriteAttempts = options.maxWriteAttempts ?? 20;
+  const writeConcurrency = options.writeConcurrency ?? 16;
+
+  /** Brings one window up to date with its contributions; returns its state after (version 0: none). */
+  async function update(group: WindowGroup, nowMs: number): Promise<WindowState> {
+    for (let attempt = 1; attempt <= maxWriteAttempts; attempt++) {
+      const state = await store.read(group.ref);
+      const next = mergeWindow(state, group.contributions, nowMs);
+      if (!next) return state;
+      if (await store.write(next)) return next;
+      // Another partition wrote the window since the read: read it again and merge what is still missing.
+    }
+    throw new TransientAggregateError(
+      `window ${group.ref.windowKey}: still contended after ${maxWriteAttempts} conditional writes`,
+    );
+  }
+
+  async function apply(records: readonly SourceRecord<unknown>[], context: PartitionContext): Promise<void> {
+    const valid = records.filter((r): r is SourceRecord<EnrichedEvent> => r.value !== null);
+    if (valid.length === 0) return;
+    const nowMs = context.now();
+    const decisions = await options.claims.claim(valid, nowMs);
+    const stop = decisions.findIndex((d) => d.kind === 'in_flight');
+    const usable = stop < 0 ? valid : valid.slice(0, stop);
+
+    // Every window of every usable record, with the contributions of the records to count.
+    const groups = new Map<string, WindowGroup>();
+    const applied: SourceRecord<EnrichedEvent>[] = [];
+    let late = 0;
+    usable.forEach((record, i) => {
+      const decision = decisions[i]!;
+      const event = record.value!;
+      if (decision.kind === 'proceed') applied.push(record);
+      const refs = windowsOf(event, Date.parse(event.occurredAt), options.windows, options.dimensions);
+      for (const ref of refs) {
+        if (isClosed(ref.windowEndMs, nowMs, latenessMs)) {
+          if (decision.kind === 'proceed') late++;
+          continue;
+        }
+        let group = groups.get(ref.windowKey);
+        if (!group) {
+          group = { ref, contributions: [] };
+          groups.set(ref.windowKey, group);
+        }
+        if (decision.kind === 'proceed')
+          group.contributions.push({
+            record,
+            event,
+            ...(decision.kind === 'proceed' && decision.firstSeen ? { firstSeen: decision.firstSeen } : {}),
+          });
+      }
+    });
+    if (late > 0) context.count('LateEvents', late);
+
+    // One conditional write per window (re-read and merged again on a conflict).
+    const states: WindowState[] = [];
+    await inParallel([...groups.values()], writeConcurrency, async (group) => {
+      states.push(await update(group, nowMs));
+    });
+    if (applied.length > 0) await options.claims.markApplied(applied, nowMs);
+
+    // The outputs of every changed or re-seen window, whole, with its current version.
+    const outputs = states
+      .filter((s) => s.version > 0)
+      .sort((a, b) => (a.ref.windowKey < b.ref.windowKey ? -1 : a.ref.windowKey > b.ref.windowKey ? 1 : 0))
+      .map(aggregateRecord);
+    await indexWindows(
+      options.search,
+      outputs.map((record) => ({
+        index: indexName(options.indexPrefix, record.windowSize, record.windowStart),
+        record,
+      })),
+    );
+    if (outputs.length > 0) {
+      await context.produce(
+        options.aggregatesTopic,
+        outputs.map((record) => ({ key: record.windowKey, value: JSON.stringify(record) })),
+      );
+      context.count('WindowsEmitted', outputs.length);
+    }
+    context.count('EventsCounted', applied.length);
+
+    if (stop >= 0)
+      throw new TransientAggregateError(
+        `event ${valid[stop]!.value!.eventId} at offset ${valid[stop]!.offset} is being processed elsewhere`,
+      );
+  }
+
+  return {
+    name: 'aggregate',
+    sources: {
+      [options.enrichedTopic]: {
+        schema: enrichedEventV1,
+        maxValueBytes: options.maxValueBytes,
+        tombstones: false,
+      },
+    },
+    deadLetterTopic: options.deadLetterTopic,
+    apply,
+  };
+}
