@@ -124,8 +124,8 @@ export async function conditionalWrite(
   input: PutItemCommandInput | UpdateItemCommandInput,
 ): Promise<WriteOutcome> {
   try {
-    if ('Item' in input) await client.send(new PutItemCommand(input as PutItemCommandInput));
-    else await client.send(new UpdateItemCommand(input as UpdateItemCommandInput));
+    if ('Item' in input) await client.send(new PutItemCommand(input));
+    else await client.send(new UpdateItemCommand(input));
     return 'applied';
   } catch (err) {
     if (
