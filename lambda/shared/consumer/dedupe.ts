@@ -1,0 +1,285 @@
+/**
+ * Dedupe claims (docs/events-path.md, "A claim per eventId"): item `pk=event#<eventId>,
+ * sk=<consumer>` in the consumer's state table holds the first position where the event was seen,
+ * whether its effects are committed (`applied`), when it was claimed, and a TTL at the dedupe
+ * horizon. Only single-item conditional writes: dynalite has no transactions, and it does not
+ * implement `ReturnValuesOnConditionCheckFailure`, so a refused claim is read back with a strongly
+ * consistent GetItem. DynamoDB deletes expired items lazily, so an item whose `expiresAt` has passed
+ * counts as absent.
+ */
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { tracer } from '../powertools';
+import { STATE_TABLE } from './state-table';
+import type { RecordPosition } from './types';
+
+export interface ClaimOptions {
+  /** The consumer's state table. */
+  readonly table: string;
+  /** The consumer's name: the claim's sort key. */
+  readonly consumer: string;
+  /** How long a claim is remembered (the dedupe horizon). */
+  readonly horizonSeconds: number;
+  /** After this long, a claim that is not applied is taken over (its attempt died). */
+  readonly leaseSeconds: number;
+  /** The clock (epoch ms). */
+  readonly now: number;
+}
+
+export interface ClaimRequest {
+  readonly eventId: string;
+  readonly position: RecordPosition;
+}
+
+/** What a claim decided for one record. */
+export type ClaimDecision =
+  /** Apply it; `firstSeen` is set when the claim was taken over from another position. */
+  | { readonly kind: 'proceed'; readonly firstSeen?: RecordPosition }
+  /** Seen first at another position, in this batch or applied before: skip it. */
+  | { readonly kind: 'duplicate'; readonly firstSeen: RecordPosition }
+  /** Claimed at another position, not applied, within its lease: another copy is in flight. */
+  | { readonly kind: 'in_flight'; readonly firstSeen: RecordPosition };
+
+/** Thrown by {@link claimEvents} when another copy of an event is in flight: a transient failure. */
+export class ClaimInFlightError extends Error {
+  constructor(
+    public readonly eventId: string,
+    public readonly position: RecordPosition,
+    public readonly claimedAt: RecordPosition,
+  ) {
+    super(
+      `event ${eventId} at ${positionKey(position)} is claimed at ${positionKey(claimedAt)}, not applied yet`,
+    );
+    this.name = 'ClaimInFlightError';
+  }
+}
+
+/** `<topic>:<partition>:<offset>`: the key of a position in the maps of this module. */
+export function positionKey(position: RecordPosition): string {
+  return `${position.topic}:${position.partition}:${position.offset}`;
+}
+
+/** The claim item's key. */
+export function claimKey(eventId: string, consumer: string): Record<string, string> {
+  return { [STATE_TABLE.partitionKey]: `event#${eventId}`, [STATE_TABLE.sortKey]: consumer };
+}
+
+/** Puts at most this many claims at once per call. */
+export const CLAIM_CONCURRENCY = 16;
+
+/** How often a claim is tried again when the item changed between the refused write and the read. */
+const CLAIM_ATTEMPTS = 3;
+
+function comparePositions(a: RecordPosition, b: RecordPosition): number {
+  if (a.topic !== b.topic) return a.topic < b.topic ? -1 : 1;
+  return a.partition - b.partition || a.offset - b.offset;
+}
+
+function samePosition(a: RecordPosition, b: RecordPosition): boolean {
+  return a.topic === b.topic && a.partition === b.partition && a.offset === b.offset;
+}
+
+function documentClient(client: DynamoDBDocumentClient | DynamoDBClient): DynamoDBDocumentClient {
+  return client instanceof DynamoDBDocumentClient ? client : DynamoDBDocumentClient.from(client);
+}
+
+/** Runs `work` over `items` with at most `limit` calls in flight. */
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await work(items[i]!, i);
+    }
+  });
+  await Promise.all(workers);
+}
+
+interface ClaimItem {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly applied: boolean;
+  readonly claimedAt: number;
+  readonly expiresAt: number;
+}
+
+/** One event's claim: put it if absent, expired or stale, else decide from the stored claim. */
+async function claimOne(
+  doc: DynamoDBDocumentClient,
+  options: ClaimOptions,
+  eventId: string,
+  position: RecordPosition,
+): Promise<ClaimDecision> {
+  const nowSeconds = Math.floor(options.now / 1000);
+  const staleBefore = options.now - options.leaseSeconds * 1000;
+  for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+    try {
+      await doc.send(
+        new PutCommand({
+          TableName: options.table,
+          Item: {
+            ...claimKey(eventId, options.consumer),
+            topic: position.topic,
+            partition: position.partition,
+            offset: position.offset,
+            applied: false,
+            claimedAt: options.now,
+            [STATE_TABLE.ttlAttribute]: nowSeconds + options.horizonSeconds,
+          },
+          ConditionExpression:
+            'attribute_not_exists(#pk) OR #exp < :nowSeconds OR (#applied = :false AND #claimedAt < :staleBefore)',
+          ExpressionAttributeNames: {
+            '#pk': STATE_TABLE.partitionKey,
+            '#exp': STATE_TABLE.ttlAttribute,
+            '#applied': 'applied',
+            '#claimedAt': 'claimedAt',
+          },
+          ExpressionAttributeValues: {
+            ':nowSeconds': nowSeconds,
+            ':false': false,
+            ':staleBefore': staleBefore,
+          },
+        }),
+      );
+      return { kind: 'proceed' };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+    const { Item } = await doc.send(
+      new GetCommand({
+        TableName: options.table,
+        Key: claimKey(eventId, options.consumer),
+        ConsistentRead: true,
+      }),
+    );
+    const item = Item as ClaimItem | undefined;
+    // Deleted, expired or gone stale since the refused write: claim again.
+    if (!item || item.expiresAt < nowSeconds) continue;
+    const firstSeen: RecordPosition = { topic: item.topic, partition: item.partition, offset: item.offset };
+    if (samePosition(firstSeen, position)) return { kind: 'proceed' };
+    if (item.applied) return { kind: 'duplicate', firstSeen };
+    if (item.claimedAt >= staleBefore) return { kind: 'in_flight', firstSeen };
+  }
+  throw new Error(`the claim of event ${eventId} kept changing under ${CLAIM_ATTEMPTS} attempts`);
+}
+
+/**
+ * Claims the events of these records and decides each one, in the order given. Duplicates inside
+ * the call are resolved first, in memory: the lowest position claims, the others are duplicates of
+ * it (whatever its own decision, they follow it: a duplicate of an in-flight event is in flight).
+ */
+export async function decideClaims(
+  client: DynamoDBDocumentClient | DynamoDBClient,
+  options: ClaimOptions,
+  records: readonly ClaimRequest[],
+): Promise<ClaimDecision[]> {
+  const doc = documentClient(client);
+  const winners = new Map<string, ClaimRequest>();
+  for (const record of records) {
+    const current = winners.get(record.eventId);
+    if (!current || comparePositions(record.position, current.position) < 0)
+      winners.set(record.eventId, record);
+  }
+  const unique = [...winners.values()];
+  const decided = new Map<string, ClaimDecision>();
+  await forEachLimited(unique, CLAIM_CONCURRENCY, async (record) => {
+    decided.set(record.eventId, await claimOne(doc, options, record.eventId, record.position));
+  });
+  return records.map((record) => {
+    const winner = winners.get(record.eventId)!;
+    const decision = decided.get(record.eventId)!;
+    if (samePosition(winner.position, record.position)) return decision;
+    if (decision.kind === 'in_flight') return decision;
+    return { kind: 'duplicate', firstSeen: winner.position };
+  });
+}
+
+/**
+ * Claims the events of these records: by position key, `proceed` or `duplicate`. Throws a
+ * {@link ClaimInFlightError} (a transient failure: the partition retries) when another copy of one
+ * of the events is in flight.
+ */
+export async function claimEvents(
+  client: DynamoDBDocumentClient | DynamoDBClient,
+  options: ClaimOptions,
+  records: readonly ClaimRequest[],
+): Promise<Map<string, 'proceed' | 'duplicate'>> {
+  const decisions = await decideClaims(client, options, records);
+  const out = new Map<string, 'proceed' | 'duplicate'>();
+  decisions.forEach((decision, i) => {
+    const record = records[i]!;
+    if (decision.kind === 'in_flight') {
+      throw new ClaimInFlightError(record.eventId, record.position, decision.firstSeen);
+    }
+    out.set(positionKey(record.position), decision.kind);
+  });
+  return out;
+}
+
+export interface MarkAppliedOptions {
+  readonly table: string;
+  readonly consumer: string;
+}
+
+/**
+ * Marks the claims of these records applied, once their effects are committed. A claim that is no
+ * longer at the record's position (taken over after the lease) is left alone; the positions of
+ * those are returned.
+ */
+export async function markApplied(
+  client: DynamoDBDocumentClient | DynamoDBClient,
+  options: MarkAppliedOptions,
+  records: readonly ClaimRequest[],
+): Promise<RecordPosition[]> {
+  const doc = documentClient(client);
+  const lost: RecordPosition[] = [];
+  await forEachLimited(records, CLAIM_CONCURRENCY, async ({ eventId, position }) => {
+    try {
+      await doc.send(
+        new UpdateCommand({
+          TableName: options.table,
+          Key: claimKey(eventId, options.consumer),
+          UpdateExpression: 'SET #applied = :true',
+          ConditionExpression: '#topic = :topic AND #partition = :partition AND #offset = :offset',
+          ExpressionAttributeNames: {
+            '#applied': 'applied',
+            '#topic': 'topic',
+            '#partition': 'partition',
+            '#offset': 'offset',
+          },
+          ExpressionAttributeValues: {
+            ':true': true,
+            ':topic': position.topic,
+            ':partition': position.partition,
+            ':offset': position.offset,
+          },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      lost.push(position);
+    }
+  });
+  return lost;
+}
+
+/**
+ * The consumers' DynamoDB client: the default endpoint and credentials in Lambda (traced), or
+ * `DYNAMODB_ENDPOINT` for the local engines (dynalite accepts any credentials).
+ */
+export function dynamoClient(env: NodeJS.ProcessEnv = process.env): DynamoDBClient {
+  const endpoint = env.DYNAMODB_ENDPOINT;
+  if (endpoint) {
+    return new DynamoDBClient({
+      endpoint,
+      region: env.AWS_REGION ?? 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+  }
+  return tracer.captureAWSv3Client(new DynamoDBClient({}));
+}
