@@ -28,6 +28,88 @@ const retentionDays = z.number().refine((d) => (LOG_RETENTION_DAYS as readonly n
   message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
 });
 
+const intRange = (min: number, max: number, unit = '') =>
+  z
+    .number()
+    .int(`must be an integer ${min}..${max}${unit}`)
+    .min(min, `must be ${min}..${max}${unit}`)
+    .max(max, `must be ${min}..${max}${unit}`);
+
+/** An MSK consumer's event source mapping and function (enrich, aggregate). */
+const consumerSchema = z
+  .object({
+    batchSize: intRange(1, 10000, ' records'),
+    maxBatchingWindowSeconds: intRange(0, 300, ' seconds'),
+    startingPosition: z.enum(['TRIM_HORIZON', 'LATEST']),
+    /** At most 10: with an on-failure destination Lambda caps retries at 10. */
+    retryAttempts: intRange(0, 10, ' (a Kafka on-failure destination caps retries at 10)'),
+    maxRecordAgeSeconds: intRange(60, 604800, ' seconds'),
+    minPollers: intRange(1, 200),
+    maxPollers: intRange(1, 2000),
+    memoryMiB: intRange(128, 10240),
+    /**
+     * Reserved concurrency: at least the partitions of the consumer's source topics (one invocation
+     * per partition at a time), so that it never throttles a partition; omitted: unreserved.
+     */
+    reservedConcurrency: intRange(1, 1000).optional(),
+  })
+  .strict();
+
+/** Window sizes: `PT<n>M`, `PT<n>H` or `P1D`, dividing a day evenly. */
+const WINDOW_PATTERN = /^(?:PT(\d{1,4})M|PT(\d{1,2})H|P1D)$/;
+const DAY_SECONDS = 86_400;
+
+/** The length of a window size in seconds, or undefined when it is not a size that divides a day. */
+export function windowSeconds(size: string): number | undefined {
+  const m = WINDOW_PATTERN.exec(size);
+  if (!m) return undefined;
+  const seconds =
+    m[1] !== undefined ? Number(m[1]) * 60 : m[2] !== undefined ? Number(m[2]) * 3600 : DAY_SECONDS;
+  return seconds > 0 && DAY_SECONDS % seconds === 0 ? seconds : undefined;
+}
+
+const WINDOW_MESSAGE = 'must be an ISO-8601 duration PT<n>M, PT<n>H or P1D that divides a day evenly';
+
+const eventsSchema = z
+  .object({
+    outageBoundMinutes: intRange(1, 60, ' minutes'),
+    dedupeHorizonDays: intRange(1, 35, ' days'),
+    windows: z
+      .array(z.string().refine((w) => windowSeconds(w) !== undefined, { message: WINDOW_MESSAGE }))
+      .min(1, 'must list 1..4 distinct window sizes')
+      .max(4, 'must list 1..4 distinct window sizes'),
+    dimensions: z
+      .array(z.enum(['type', 'country']))
+      .min(1, 'must list 1..2 distinct dimensions of type, country')
+      .max(2, 'must list 1..2 distinct dimensions of type, country'),
+    allowedLatenessSeconds: intRange(0, 86400, ' seconds'),
+    consumers: z.object({ enrich: consumerSchema, aggregate: consumerSchema }).strict(),
+    opensearch: z
+      .object({
+        dataNodes: intRange(1, 80),
+        dataNodeInstanceType: z
+          .string()
+          .regex(
+            /^[a-z0-9]+\.[a-z0-9]+\.search$/,
+            'must be an OpenSearch Service instance type such as r7g.large.search',
+          ),
+        volumeSizeGiB: intRange(10, 16384, ' GiB'),
+        dedicatedMasterNodes: z.union([z.literal(0), z.literal(3)], { error: 'must be 0 or 3' }),
+        dedicatedMasterInstanceType: z
+          .string()
+          .regex(
+            /^[a-z0-9]+\.[a-z0-9]+\.search$/,
+            'must be an OpenSearch Service instance type such as m7g.large.search',
+          )
+          .optional(),
+        multiAzWithStandby: z.boolean(),
+        indexRetentionDays: intRange(1, 3650, ' days'),
+        logRetentionDays: retentionDays,
+      })
+      .strict(),
+  })
+  .strict();
+
 const environmentSchema = z
   .object({
     account: z
@@ -143,6 +225,7 @@ const environmentSchema = z
         errorRetentionDays: z.number().int().min(1, 'must be 1..3650').max(3650, 'must be 1..3650'),
       })
       .strict(),
+    events: eventsSchema,
     topicDefaults: z.unknown(),
     topics: z.unknown().optional(),
   })
@@ -169,8 +252,50 @@ export interface EnvironmentConfig {
   readonly cdc: Readonly<EnvironmentShape['cdc']>;
   /** The MQTT bridge: device topic filter and how long rejected messages are kept. */
   readonly iot: Readonly<EnvironmentShape['iot']>;
+  /** The events path: outage bound, dedupe horizon, windows, consumers, the search domain. */
+  readonly events: Readonly<EventsConfig>;
   /** Every catalog topic with its resolved settings. */
   readonly topics: Readonly<Record<TopicId, ResolvedTopic>>;
+}
+
+export type EventsConfig = z.infer<typeof eventsSchema>;
+export type ConsumerConfig = z.infer<typeof consumerSchema>;
+/** The MSK consumers of the events path. */
+export type EventsConsumer = keyof EventsConfig['consumers'];
+export const EVENTS_CONSUMERS: readonly EventsConsumer[] = ['enrich', 'aggregate'];
+
+/** The catalog topics each consumer reads (its event source mappings). */
+export const CONSUMER_SOURCES: Readonly<Record<EventsConsumer, readonly TopicId[]>> = {
+  enrich: ['eventsUser', 'cdcOrders'],
+  aggregate: ['eventsEnriched'],
+};
+
+/** Seconds an invocation may take beyond its retry budget to process its batch. */
+export const PROCESSING_HEADROOM_SECONDS = 60;
+/** Lambda's longest function timeout. */
+export const MAX_FUNCTION_TIMEOUT_SECONDS = 900;
+
+/** A consumer's timing, derived from the outage bound and its retries. */
+export interface ConsumerTiming {
+  /** How long one invocation backs off before it fails the batch: ceil(bound / (retryAttempts + 1)). */
+  readonly retryBudgetSeconds: number;
+  /** The function timeout: the retry budget plus {@link PROCESSING_HEADROOM_SECONDS}. */
+  readonly timeoutSeconds: number;
+  /** How long an unapplied dedupe claim holds before another position may take it over: the timeout. */
+  readonly claimLeaseSeconds: number;
+}
+
+/**
+ * The derived timing of a consumer: the event source mapping retries a failed batch
+ * `retryAttempts` times, so each invocation waits its share of the outage bound.
+ */
+export function consumerTiming(
+  events: Pick<EventsConfig, 'outageBoundMinutes'>,
+  consumer: Pick<ConsumerConfig, 'retryAttempts'>,
+): ConsumerTiming {
+  const retryBudgetSeconds = Math.ceil((events.outageBoundMinutes * 60) / (consumer.retryAttempts + 1));
+  const timeoutSeconds = retryBudgetSeconds + PROCESSING_HEADROOM_SECONDS;
+  return { retryBudgetSeconds, timeoutSeconds, claimLeaseSeconds: timeoutSeconds };
 }
 
 /**
@@ -246,6 +371,7 @@ export function loadEnvironments(context: Readonly<Record<string, unknown>>): En
         `must be 1..defaultReplicationFactor ${env.msk.defaultReplicationFactor} (got ${env.msk.minInsyncReplicas})`,
       );
     }
+    checkEvents(key, env, issues);
     const topics = resolveTopics({
       envName,
       topicDefaults: env.topicDefaults,
@@ -255,6 +381,16 @@ export function loadEnvironments(context: Readonly<Record<string, unknown>>): En
       issues,
     });
     if (TOPIC_IDS.some((id) => topics[id] === undefined)) continue;
+    for (const consumer of EVENTS_CONSUMERS) {
+      const reserved = env.events.consumers[consumer].reservedConcurrency;
+      const partitions = CONSUMER_SOURCES[consumer].reduce((n, id) => n + topics[id]!.settings.partitions, 0);
+      if (reserved !== undefined && reserved < partitions) {
+        issues.add(
+          `${key}.events.consumers.${consumer}.reservedConcurrency`,
+          `must be at least the partitions of ${CONSUMER_SOURCES[consumer].map((id) => topics[id]!.name).join(' + ')} = ${partitions} (one invocation per partition at a time; got ${reserved})`,
+        );
+      }
+    }
     configs.push({
       envName,
       platformName: platformName as string,
@@ -267,6 +403,7 @@ export function loadEnvironments(context: Readonly<Record<string, unknown>>): En
       ingest: env.ingest,
       cdc: env.cdc,
       iot: env.iot,
+      events: env.events,
       topics: topics as Record<TopicId, ResolvedTopic>,
     });
   }
@@ -274,4 +411,76 @@ export function loadEnvironments(context: Readonly<Record<string, unknown>>): En
   checkApiGatewayAccountOwners(environments, issues);
   issues.throwIfAny();
   return configs;
+}
+
+/** Cross-field checks of `environments.<env>.events`. */
+function checkEvents(key: string, env: EnvironmentShape, issues: IssueCollector): void {
+  const { events } = env;
+  const seconds = events.windows.map((w) => windowSeconds(w));
+  if (new Set(seconds).size !== seconds.length) {
+    issues.add(
+      `${key}.events.windows`,
+      `must list 1..4 distinct window sizes (got ${events.windows.join(', ')})`,
+    );
+  }
+  if (new Set(events.dimensions).size !== events.dimensions.length) {
+    issues.add(
+      `${key}.events.dimensions`,
+      `must list 1..2 distinct dimensions of type, country (got ${events.dimensions.join(', ')})`,
+    );
+  }
+  const boundSeconds = events.outageBoundMinutes * 60;
+  for (const consumer of EVENTS_CONSUMERS) {
+    const c = events.consumers[consumer];
+    const at = `${key}.events.consumers.${consumer}`;
+    if (c.maxPollers < c.minPollers) {
+      issues.add(`${at}.maxPollers`, `must be minPollers ${c.minPollers}..2000 (got ${c.maxPollers})`);
+    }
+    if (c.maxRecordAgeSeconds < 2 * boundSeconds) {
+      issues.add(
+        `${at}.maxRecordAgeSeconds`,
+        `must be at least 2 x events.outageBoundMinutes = ${2 * boundSeconds} seconds (got ${c.maxRecordAgeSeconds})`,
+      );
+    }
+    const timing = consumerTiming(events, c);
+    if (timing.timeoutSeconds > MAX_FUNCTION_TIMEOUT_SECONDS) {
+      issues.add(
+        `${at}.retryAttempts`,
+        `the function timeout, retry budget ceil(events.outageBoundMinutes ${events.outageBoundMinutes} x 60 / (retryAttempts ${c.retryAttempts} + 1)) = ${timing.retryBudgetSeconds} s + ${PROCESSING_HEADROOM_SECONDS} s headroom = ${timing.timeoutSeconds} s, exceeds Lambda's ${MAX_FUNCTION_TIMEOUT_SECONDS} s: raise retryAttempts or lower events.outageBoundMinutes`,
+      );
+    }
+  }
+  const os = events.opensearch;
+  const at = `${key}.events.opensearch`;
+  if (os.dedicatedMasterNodes === 3 && os.dedicatedMasterInstanceType === undefined) {
+    issues.add(`${at}.dedicatedMasterInstanceType`, 'must be set when dedicatedMasterNodes is 3');
+  }
+  if (os.dedicatedMasterNodes === 0 && os.dedicatedMasterInstanceType !== undefined) {
+    issues.add(`${at}.dedicatedMasterInstanceType`, 'must be omitted when dedicatedMasterNodes is 0');
+  }
+  // Zone awareness spreads more than one data node over the VPC's AZs, evenly (with standby: always).
+  if ((os.dataNodes > 1 || os.multiAzWithStandby) && os.dataNodes % env.network.maxAzs !== 0) {
+    issues.add(
+      `${at}.dataNodes`,
+      `must be ${os.multiAzWithStandby ? '' : '1 or '}a multiple of network.maxAzs ${env.network.maxAzs} (got ${os.dataNodes})`,
+    );
+  }
+  // OpenSearch Service: Multi-AZ with Standby runs in 3 AZs with 3 dedicated master nodes, data nodes
+  // spread evenly over them, and no T2/T3 instance types.
+  if (os.multiAzWithStandby) {
+    if (env.network.maxAzs !== 3) {
+      issues.add(`${at}.multiAzWithStandby`, `needs network.maxAzs 3 (got ${env.network.maxAzs})`);
+    }
+    if (os.dedicatedMasterNodes !== 3) {
+      issues.add(`${at}.multiAzWithStandby`, 'needs dedicatedMasterNodes 3 (got 0)');
+    }
+    for (const [field, type] of [
+      ['dataNodeInstanceType', os.dataNodeInstanceType],
+      ['dedicatedMasterInstanceType', os.dedicatedMasterInstanceType],
+    ] as const) {
+      if (type !== undefined && /^t[23]\./.test(type)) {
+        issues.add(`${at}.${field}`, `must not be a T2/T3 type with multiAzWithStandby (got ${type})`);
+      }
+    }
+  }
 }
