@@ -4,7 +4,9 @@
  * and optimistic concurrency, written whole to OpenSearch and to events.aggregates.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { decideClaims, markApplied } from '../shared/consumer/dedupe';
 import type { AggregateRecord } from '../shared/contract/aggregate';
+import { MAX_PROPERTIES_BYTES } from '../shared/contract/app-event';
 import { enrichedEventV1, type EnrichedEvent } from '../shared/contract/enriched-event';
 import type {
   ConsumerDefinition,
@@ -18,31 +20,19 @@ import { indexWindows, type SearchTransport } from './search-sink';
 import { markKey, WindowStore, type WindowState } from './window-store';
 import { addRevenue, isClosed, revenueOf, windowsOf, type WindowRef, type WindowSize } from './windows';
 
-/** What the dedupe claims decided for one record (docs/events-path.md, "A claim per eventId"). */
-export type ClaimDecision =
-  /** Apply it; `firstSeen` is where the event was first seen when that is another position. */
-  | { readonly kind: 'proceed'; readonly firstSeen?: RecordPosition }
-  /** Counted before at another position: not counted again (its windows are still emitted). */
-  | { readonly kind: 'duplicate' }
-  /** Another copy is in flight: the partition stops here and retries. */
-  | { readonly kind: 'in_flight' };
-
-/** The dedupe claims of the aggregate consumer, one decision per record, in order. */
-export interface EventClaims {
-  claim(records: readonly SourceRecord<EnrichedEvent>[], nowMs: number): Promise<ClaimDecision[]>;
-  /** Marks the claims of these records applied (their effects are committed). */
-  markApplied(records: readonly SourceRecord<EnrichedEvent>[], nowMs: number): Promise<void>;
-}
-
 export interface AggregateConsumerOptions {
   readonly enrichedTopic: string;
   readonly aggregatesTopic: string;
   readonly deadLetterTopic: string;
-  /** The largest events.enriched value accepted (the topic's max.message.bytes). */
-  readonly maxValueBytes: number;
+  /** Larger events.enriched values are dead-lettered as `too_large`. @default ENRICHED_MAX_VALUE_BYTES */
+  readonly maxValueBytes?: number;
+  /** The aggregate state table: window items and dedupe claims. */
   readonly table: string;
   readonly dynamo: DynamoDBClient;
-  readonly claims: EventClaims;
+  /** How long an eventId is remembered: a duplicate later than this counts again. */
+  readonly dedupeHorizonSeconds: number;
+  /** After this long a claim that was never applied is taken over (at least the function timeout). */
+  readonly claimLeaseSeconds: number;
   readonly search: SearchTransport;
   /** Index names are `<prefix>-<size>-<yyyy.mm>` (../shared/search/index-name.ts). */
   readonly indexPrefix: string;
@@ -53,7 +43,18 @@ export interface AggregateConsumerOptions {
   readonly maxWriteAttempts?: number;
   /** Windows updated at once within one partition. @default 16 */
   readonly writeConcurrency?: number;
+  /** The clock (epoch ms). @default the runtime's clock (PartitionContext.now) */
+  readonly now?: () => number;
 }
+
+/** The consumer's name: the `dlq.consumer` header, the claims' sort key, the metrics dimension. */
+export const AGGREGATE_CONSUMER = 'aggregate';
+
+/**
+ * The largest events.enriched value of the contract: an app event (at most 16 KiB of `properties`
+ * plus its other fields, as enrich accepts it) with the orders view and `enrichedAt`, with room to spare.
+ */
+export const ENRICHED_MAX_VALUE_BYTES = MAX_PROPERTIES_BYTES + 12 * 1024;
 
 /** Seconds a window item is kept after `windowEnd + allowed lateness`. */
 export const WINDOW_RETENTION_AFTER_CLOSE_SECONDS = 86_400;
@@ -185,19 +186,34 @@ export function createAggregateConsumer(options: AggregateConsumerOptions): Cons
   async function apply(records: readonly SourceRecord<unknown>[], context: PartitionContext): Promise<void> {
     const valid = records.filter((r): r is SourceRecord<EnrichedEvent> => r.value !== null);
     if (valid.length === 0) return;
-    const nowMs = context.now();
-    const decisions = await options.claims.claim(valid, nowMs);
+    const nowMs = options.now ? options.now() : context.now();
+    const requests = valid.map((r) => ({
+      eventId: r.value!.eventId,
+      position: { topic: r.topic, partition: r.partition, offset: r.offset },
+    }));
+    const decisions = await decideClaims(
+      options.dynamo,
+      {
+        table: options.table,
+        consumer: AGGREGATE_CONSUMER,
+        horizonSeconds: options.dedupeHorizonSeconds,
+        leaseSeconds: options.claimLeaseSeconds,
+        now: nowMs,
+      },
+      requests,
+    );
+    // A partition stops at its first transient failure: nothing from an in-flight event on.
     const stop = decisions.findIndex((d) => d.kind === 'in_flight');
     const usable = stop < 0 ? valid : valid.slice(0, stop);
 
     // Every window of every usable record, with the contributions of the records to count.
     const groups = new Map<string, WindowGroup>();
-    const applied: SourceRecord<EnrichedEvent>[] = [];
+    const applied: number[] = [];
     let late = 0;
     usable.forEach((record, i) => {
       const decision = decisions[i]!;
       const event = record.value!;
-      if (decision.kind === 'proceed') applied.push(record);
+      if (decision.kind === 'proceed') applied.push(i);
       const refs = windowsOf(event, Date.parse(event.occurredAt), options.windows, options.dimensions);
       for (const ref of refs) {
         if (isClosed(ref.windowEndMs, nowMs, latenessMs)) {
@@ -213,7 +229,7 @@ export function createAggregateConsumer(options: AggregateConsumerOptions): Cons
           group.contributions.push({
             record,
             event,
-            ...(decision.kind === 'proceed' && decision.firstSeen ? { firstSeen: decision.firstSeen } : {}),
+            ...(decision.firstSeen ? { firstSeen: decision.firstSeen } : {}),
           });
       }
     });
@@ -224,7 +240,15 @@ export function createAggregateConsumer(options: AggregateConsumerOptions): Cons
     await inParallel([...groups.values()], writeConcurrency, async (group) => {
       states.push(await update(group, nowMs));
     });
-    if (applied.length > 0) await options.claims.markApplied(applied, nowMs);
+    if (applied.length > 0) {
+      const lost = await markApplied(
+        options.dynamo,
+        { table: options.table, consumer: AGGREGATE_CONSUMER },
+        applied.map((i) => requests[i]!),
+      );
+      // Claims taken over by another copy after the lease (this attempt outlived it).
+      if (lost.length > 0) context.count('ClaimsLost', lost.length);
+    }
 
     // The outputs of every changed or re-seen window, whole, with its current version.
     const outputs = states
@@ -254,11 +278,11 @@ export function createAggregateConsumer(options: AggregateConsumerOptions): Cons
   }
 
   return {
-    name: 'aggregate',
+    name: AGGREGATE_CONSUMER,
     sources: {
       [options.enrichedTopic]: {
         schema: enrichedEventV1,
-        maxValueBytes: options.maxValueBytes,
+        maxValueBytes: options.maxValueBytes ?? ENRICHED_MAX_VALUE_BYTES,
         tombstones: false,
       },
     },

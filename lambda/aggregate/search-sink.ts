@@ -8,10 +8,10 @@
  * Built on the client's Transport layer (connection pool, serializer, SigV4 signing) rather than its
  * `Client`, whose API surface would add about 250 kB to the function's bundle.
  */
-import Connection from '@opensearch-project/opensearch/lib/Connection';
-import Serializer from '@opensearch-project/opensearch/lib/Serializer';
-import Transport from '@opensearch-project/opensearch/lib/Transport';
-import { ConnectionPool } from '@opensearch-project/opensearch/lib/pool';
+import Connection from '@opensearch-project/opensearch/lib/Connection.js';
+import Serializer from '@opensearch-project/opensearch/lib/Serializer.js';
+import Transport from '@opensearch-project/opensearch/lib/Transport.js';
+import { ConnectionPool } from '@opensearch-project/opensearch/lib/pool/index.js';
 import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws-v3';
 import { EventEmitter } from 'node:events';
 import type { AggregateRecord } from '../shared/contract/aggregate';
