@@ -58,10 +58,10 @@ test('the set-up creates the index template, and applying it again changes nothi
   await applySearchSetup(transport, spec, local);
   const second = (await client.indices.getIndexTemplate({ name: templateName(spec) })).body;
   expect(second).toEqual(first);
-  const stored = first.index_templates[0].index_template;
+  const stored = first.index_templates[0]!.index_template;
   expect(stored.index_patterns).toEqual(['events-aggregates-*']);
-  expect(stored.template.mappings).toEqual(indexTemplate(spec).template.mappings);
-  expect(stored.template.settings).toEqual({ index: { number_of_shards: '1', number_of_replicas: '0' } });
+  expect(stored.template!.mappings).toEqual(indexTemplate(spec).template.mappings);
+  expect(stored.template!.settings).toEqual({ index: { number_of_shards: '1', number_of_replicas: '0' } });
 });
 
 describe('an aggregate document in its index', () => {
@@ -94,13 +94,14 @@ describe('an aggregate document in its index', () => {
     expect(index).toBe('events-aggregates-pt1h-2026.11');
     const created = await put(2, 7);
     expect(created.statusCode).toBe(201);
-    const mapping = (await client.indices.getMapping({ index })).body[index].mappings;
-    expect(mapping.properties.revenueCents).toEqual({
+    const mapping = (await client.indices.getMapping({ index })).body[index]!.mappings;
+    const properties = mapping.properties!;
+    expect(properties.revenueCents).toEqual({
       dynamic: 'true',
       properties: { EUR: { type: 'long' }, USD: { type: 'long' } },
     });
-    expect(mapping.properties.windowStart).toEqual({ type: 'date' });
-    expect(mapping.properties.windowKey).toEqual({ type: 'keyword' });
+    expect(properties.windowStart).toEqual({ type: 'date' });
+    expect(properties.windowKey).toEqual({ type: 'keyword' });
   });
 
   test('an unknown field is refused (dynamic: strict)', async () => {
@@ -109,7 +110,9 @@ describe('an aggregate document in its index', () => {
       { ignore: [400] },
     );
     expect(res.statusCode).toBe(400);
-    expect((res.body as { error: { type: string } }).error.type).toBe('strict_dynamic_mapping_exception');
+    expect((res.body as unknown as { error: { type: string } }).error.type).toBe(
+      'strict_dynamic_mapping_exception',
+    );
   });
 
   test('external versioning: an older or the same version is a 409 and the newer state stays', async () => {

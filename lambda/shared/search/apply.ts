@@ -19,7 +19,12 @@ import {
 /** The part of `@opensearch-project/opensearch`'s Transport the set-up uses. */
 export interface SearchTransport {
   request(
-    params: { method: string; path: string; body?: unknown; querystring?: Record<string, unknown> },
+    params: {
+      method: string;
+      path: string;
+      body?: Record<string, unknown>;
+      querystring?: Record<string, unknown>;
+    },
     options?: { ignore?: number[] },
   ): Promise<{ statusCode: number | null; body: unknown }>;
 }
