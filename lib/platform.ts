@@ -1,6 +1,7 @@
 import type { App } from 'aws-cdk-lib';
 import { Tags } from 'aws-cdk-lib';
 import type { EnvironmentConfig } from './config/platform-config';
+import { EventsStack } from './stacks/events-stack';
 import { NetworkStack } from './stacks/network-stack';
 import { SourcesStack } from './stacks/sources-stack';
 import { StreamingStack } from './stacks/streaming-stack';
@@ -10,9 +11,10 @@ export interface PlatformStacks {
   readonly network: NetworkStack;
   readonly streaming: StreamingStack;
   readonly sources: SourcesStack;
+  readonly events: EventsStack;
 }
 
-/** Builds one environment's stacks: `<platform>-<env>-network`, `-streaming` and `-sources`. */
+/** Builds one environment's stacks: `<platform>-<env>-network`, `-streaming`, `-sources` and `-events`. */
 export function buildEnvironment(app: App, config: EnvironmentConfig): PlatformStacks {
   const env =
     config.account || config.region ? { account: config.account, region: config.region } : undefined;
@@ -35,9 +37,16 @@ export function buildEnvironment(app: App, config: EnvironmentConfig): PlatformS
     streaming,
     description: `${config.platformName} ${config.envName}: app-event ingest, CDC from PostgreSQL, MQTT bridge`,
   });
-  for (const stack of [network, streaming, sources]) {
+  const events = new EventsStack(app, `${prefix}-events`, {
+    env,
+    config,
+    network: network.network,
+    streaming,
+    description: `${config.platformName} ${config.envName}: enrich and aggregate consumers, their state tables, OpenSearch`,
+  });
+  for (const stack of [network, streaming, sources, events]) {
     Tags.of(stack).add('platform', config.platformName);
     Tags.of(stack).add('environment', config.envName);
   }
-  return { network, streaming, sources };
+  return { network, streaming, sources, events };
 }

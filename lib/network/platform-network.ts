@@ -21,6 +21,11 @@ export class PlatformNetwork extends Construct {
   public readonly brokerSecurityGroup: ec2.SecurityGroup;
   /** The interface endpoints' security group. */
   public readonly endpointSecurityGroup: ec2.SecurityGroup;
+  /**
+   * The OpenSearch domain's security group, also worn by its set-up function: HTTPS from the
+   * aggregate function and from itself, nothing else.
+   */
+  public readonly searchSecurityGroup: ec2.SecurityGroup;
   private readonly componentGroups: Record<ComponentName, ec2.SecurityGroup>;
 
   constructor(scope: Construct, id: string, props: PlatformNetworkProps) {
@@ -82,6 +87,44 @@ export class PlatformNetwork extends Construct {
       groups[name] = sg;
     }
     this.componentGroups = groups as Record<ComponentName, ec2.SecurityGroup>;
+
+    // Lambda's event source mappings reach the brokers through network interfaces that wear the
+    // cluster's security group: the IAM listener from the group itself, and STS through the endpoint.
+    const iamPort = ec2.Port.tcp(MSK_PORTS.iam);
+    this.brokerSecurityGroup.addIngressRule(
+      this.brokerSecurityGroup,
+      iamPort,
+      'from event source mappings (iam)',
+    );
+    this.brokerSecurityGroup.addEgressRule(
+      this.brokerSecurityGroup,
+      iamPort,
+      'event source mappings to brokers (iam)',
+    );
+    this.brokerSecurityGroup.addEgressRule(
+      this.endpointSecurityGroup,
+      ec2.Port.tcp(443),
+      'to interface endpoints',
+    );
+    this.endpointSecurityGroup.addIngressRule(
+      this.brokerSecurityGroup,
+      ec2.Port.tcp(443),
+      'from event source mappings',
+    );
+
+    this.searchSecurityGroup = new ec2.SecurityGroup(this, 'SearchSg', {
+      vpc: this.vpc,
+      description: 'OpenSearch domain and its set-up function: HTTPS from the aggregate function and itself',
+      allowAllOutbound: false,
+    });
+    Tags.of(this.searchSecurityGroup).add('platform:component', 'search');
+    const https = ec2.Port.tcp(443);
+    groups.aggregate!.addEgressRule(this.searchSecurityGroup, https, 'to the OpenSearch domain');
+    this.searchSecurityGroup.addIngressRule(groups.aggregate!, https, 'from aggregate');
+    this.searchSecurityGroup.addIngressRule(this.searchSecurityGroup, https, 'from the set-up function');
+    this.searchSecurityGroup.addEgressRule(this.searchSecurityGroup, https, 'set-up function to the domain');
+    this.searchSecurityGroup.addEgressRule(this.endpointSecurityGroup, https, 'to interface endpoints');
+    this.endpointSecurityGroup.addIngressRule(this.searchSecurityGroup, https, 'from search');
 
     const interfaceEndpoints: Record<string, ec2.InterfaceVpcEndpointAwsService> = {
       SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,

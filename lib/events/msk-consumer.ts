@@ -1,0 +1,206 @@
+import { Aws, Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { KafkaDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import {
+  CONSUMER_SOURCES,
+  consumerTiming,
+  type ConsumerTiming,
+  type EnvironmentConfig,
+  type EventsConsumer,
+} from '../config/platform-config';
+import type { IKafkaCluster } from '../kafka/msk-cluster';
+import { PlatformFunction } from '../lambda/platform-function';
+import type { TopicCatalog } from '../topics/topic-catalog';
+import type { TopicId } from '../topics/topic-specs';
+import { consumerGroupId } from './consumer-groups';
+import type { ConsumerStateTable } from './consumer-state-table';
+
+/** The dead-letter reasons of the consumer runtime (`dlq.reason`), each a dimension value of `RecordsDeadLettered`. */
+const DEAD_LETTER_REASONS = ['invalid_json', 'schema_violation', 'too_large', 'processing_error'] as const;
+
+export interface MskConsumerProps {
+  readonly config: EnvironmentConfig;
+  /** `enrich` or `aggregate`: the handler folder, the config key and the metrics dimension. */
+  readonly consumer: EventsConsumer;
+  readonly description: string;
+  readonly catalog: TopicCatalog;
+  readonly cluster: IKafkaCluster;
+  /** The IAM listener bootstrap string. */
+  readonly bootstrapBrokers: string;
+  /** The consumer's dead-letter topic (also the mappings' on-failure destination). */
+  readonly deadLetterTopic: TopicId;
+  /** The topics it produces to, besides its dead-letter topic. */
+  readonly produces: readonly TopicId[];
+  readonly table: ConsumerStateTable;
+  /** The DynamoDB item actions on the table. */
+  readonly tableActions: readonly string[];
+  /** Indexes of the table it queries (`dynamodb:Query`). */
+  readonly queryIndexes?: readonly string[];
+  /** The platform key, which encrypts the table (decrypt and data keys through DynamoDB only). */
+  readonly key: kms.IKey;
+  readonly vpc: ec2.IVpc;
+  readonly securityGroup: ec2.ISecurityGroup;
+  readonly alarmTopic: sns.ITopic;
+  /** The consumer's own variables, besides the runtime's. */
+  readonly environment: Record<string, string>;
+}
+
+/**
+ * One MSK consumer of the events path (docs/events-path.md): a PlatformFunction in the VPC with one
+ * event source mapping per source topic (IAM, provisioned pollers, the Kafka on-failure destination
+ * `dlq.<consumer>`), least-privilege access to its topics, groups, state table and key, and alarms on
+ * what it dead-letters and on failing batches.
+ *
+ * The mappings are `lambda.EventSourceMapping`s with the properties `ManagedKafkaEventSource` renders,
+ * but without that class's grants: it attaches the AWS-managed AWSLambdaMSKExecutionRole (`*`
+ * resources) and kafka:ListScramSecrets. The role gets the scoped equivalents instead.
+ */
+export class MskConsumer extends Construct {
+  public readonly function: PlatformFunction;
+  public readonly timing: ConsumerTiming;
+  public readonly mappings: lambda.EventSourceMapping[] = [];
+  public readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: MskConsumerProps) {
+    super(scope, id);
+    const { config, consumer, catalog, cluster } = props;
+    const settings = config.events.consumers[consumer];
+    this.timing = consumerTiming(config.events, settings);
+    const serviceName = `${config.platformName}-${config.envName}-${consumer}`;
+
+    this.function = new PlatformFunction(this, 'Consumer', {
+      config,
+      handlerDir: consumer,
+      description: props.description,
+      vpc: props.vpc,
+      securityGroup: props.securityGroup,
+      memorySize: settings.memoryMiB,
+      timeout: Duration.seconds(this.timing.timeoutSeconds),
+      environment: {
+        CONSUMER_NAME: consumer,
+        BOOTSTRAP_BROKERS: props.bootstrapBrokers,
+        KAFKA_AUTH: 'iam',
+        DEAD_LETTER_TOPIC: catalog.name(props.deadLetterTopic),
+        RETRY_BUDGET_SECONDS: String(this.timing.retryBudgetSeconds),
+        STATE_TABLE: props.table.table.tableName,
+        DEDUPE_HORIZON_SECONDS: String(config.events.dedupeHorizonDays * 86_400),
+        CLAIM_LEASE_SECONDS: String(this.timing.claimLeaseSeconds),
+        POWERTOOLS_SERVICE_NAME: serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: 'StreamingPlatform',
+        ...props.environment,
+      },
+    });
+    const fn = this.function.fn;
+    const cfnFunction = fn.node.defaultChild as lambda.CfnFunction;
+    if (settings.reservedConcurrency !== undefined)
+      cfnFunction.reservedConcurrentExecutions = settings.reservedConcurrency;
+
+    // Kafka: read each source as its own group; write the outputs and the dead-letter topic, which
+    // the mappings' on-failure destination writes to with this role too.
+    for (const source of CONSUMER_SOURCES[consumer])
+      catalog.grantConsume(source, consumerGroupId(consumer, source), fn);
+    for (const target of [...props.produces, props.deadLetterTopic]) catalog.grantProduce(target, fn);
+    // What the event source mapping reads about the cluster (what AWSLambdaMSKExecutionRole grants, scoped).
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kafka:DescribeClusterV2', 'kafka:GetBootstrapBrokers'],
+        resources: [cluster.clusterArn],
+      }),
+    );
+    // The mapping's pollers place network interfaces in the cluster's VPC: the EC2 read actions
+    // Lambda needs besides the function's own ENI actions (no resource scope exists for them).
+    this.function.unscopedPolicy.addStatements(
+      new iam.PolicyStatement({
+        sid: 'MskPollerNetwork',
+        actions: ['ec2:DescribeVpcs', 'ec2:DescribeSecurityGroups'],
+        resources: ['*'],
+      }),
+    );
+
+    // DynamoDB: the state table's items (and indexes queried), and its key through DynamoDB only.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: [...props.tableActions], resources: [props.table.table.tableArn] }),
+    );
+    if (props.queryIndexes && props.queryIndexes.length > 0) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:Query'],
+          resources: props.queryIndexes.map((index) => props.table.indexArn(index)),
+        }),
+      );
+    }
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: [props.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Aws.REGION}.amazonaws.com` } },
+      }),
+    );
+
+    for (const source of CONSUMER_SOURCES[consumer]) {
+      const mapping = fn.addEventSourceMapping(`${source}Mapping`, {
+        eventSourceArn: cluster.clusterArn,
+        kafkaTopic: catalog.name(source),
+        kafkaConsumerGroupId: consumerGroupId(consumer, source),
+        startingPosition: lambda.StartingPosition[settings.startingPosition],
+        batchSize: settings.batchSize,
+        maxBatchingWindow: Duration.seconds(settings.maxBatchingWindowSeconds),
+        provisionedPollerConfig: { minimumPollers: settings.minPollers, maximumPollers: settings.maxPollers },
+        onFailure: new KafkaDlq(catalog.name(props.deadLetterTopic)),
+        retryAttempts: settings.retryAttempts,
+        maxRecordAge: Duration.seconds(settings.maxRecordAgeSeconds),
+      });
+      // The mapping checks its role's permissions when it is created.
+      mapping.node.addDependency(fn.role!);
+      this.mappings.push(mapping);
+    }
+
+    // Alarms. The runtime's RecordsDeadLettered (namespace StreamingPlatform, dimensions service,
+    // consumer, reason) counts every record it dead-letters. Per-topic MSK metrics (BytesInPerSec of
+    // the dlq topic) would need enhanced monitoring PER_TOPIC_PER_BROKER, which not every environment
+    // pays for, and would not see the on-failure destination's writes apart from the runtime's.
+    const action = new actions.SnsAction(props.alarmTopic);
+    const period = Duration.minutes(5);
+    const deadLettered = new cloudwatch.MathExpression({
+      expression: DEAD_LETTER_REASONS.map((_, i) => `FILL(r${i}, 0)`).join(' + '),
+      usingMetrics: Object.fromEntries(
+        DEAD_LETTER_REASONS.map((reason, i) => [
+          `r${i}`,
+          new cloudwatch.Metric({
+            namespace: 'StreamingPlatform',
+            metricName: 'RecordsDeadLettered',
+            dimensionsMap: { service: serviceName, consumer, reason },
+            statistic: 'Sum',
+            period,
+          }),
+        ]),
+      ),
+      label: `${consumer} records dead-lettered`,
+      period,
+    });
+    this.alarms.push(
+      deadLettered.createAlarm(this, 'DeadLettered', {
+        alarmDescription: `${consumer}: records dead-lettered to ${catalog.name(props.deadLetterTopic)} (invalid, too large or refused): inspect the dlq.* headers`,
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      fn.metricErrors({ period }).createAlarm(this, 'FunctionErrors', {
+        alarmDescription: `${consumer}: failed invocations; a batch that keeps failing beyond the outage bound (${config.events.outageBoundMinutes} min) goes to ${catalog.name(props.deadLetterTopic)} in Lambda's on-failure format`,
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    for (const alarm of this.alarms) alarm.addAlarmAction(action);
+  }
+}
