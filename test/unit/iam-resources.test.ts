@@ -4,6 +4,7 @@
  * or key, a new role with such permissions, or a lost one fails here (not only in a snapshot).
  * Resources are rendered readably by test/support/template-graph.ts: `{<stack>/<construct path>.<attribute>}`.
  */
+import { topicName } from '../../lib/topics/topic-specs';
 import { ENVIRONMENTS } from '../support/synth';
 import { environmentTemplates, rolePermissions } from '../support/template-graph';
 
@@ -12,6 +13,19 @@ const TOPIC = (name: string) => `{streaming/Kafka/TopicArnPrefixParameter.Value}
 const GROUP = (name: string) => `{streaming/Kafka/GroupArnPrefixParameter.Value}${name}`;
 const KEY_VIA_SECRETS_MANAGER =
   '{streaming/PlatformKey/Key.Arn} (if StringEquals kms:ViaService secretsmanager.${AWS::Region}.amazonaws.com)';
+const KEY_VIA_DYNAMODB =
+  '{streaming/PlatformKey/Key.Arn} (if StringEquals kms:ViaService dynamodb.${AWS::Region}.amazonaws.com)';
+/** What an MSK consumer of the events path may do besides its own topics and groups. */
+const MSK_CONSUMER_COMMON = {
+  'kafka-cluster:Connect': [CLUSTER],
+  'kafka-cluster:DescribeCluster': [CLUSTER],
+  'kafka-cluster:WriteDataIdempotently': [CLUSTER],
+  'kafka:DescribeClusterV2': [CLUSTER],
+  'kafka:GetBootstrapBrokers': [CLUSTER],
+  'kms:Decrypt': [KEY_VIA_DYNAMODB],
+  'kms:Encrypt': [KEY_VIA_DYNAMODB],
+  'kms:GenerateDataKey': [KEY_VIA_DYNAMODB],
+};
 const REPLICATION_SECRET = '{sources/OrdersCdc/DatabaseSetup/ReplicationSecret}';
 const MASTER_SECRET = '{sources/OrdersCdc/Database/Secret/Attachment}';
 
@@ -63,6 +77,37 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     'secretsmanager:GetSecretValue': ['{streaming/Kafka/IotBridgeScram}'],
     'secretsmanager:DescribeSecret': ['{streaming/Kafka/IotBridgeScram}'],
     'kms:Decrypt': [KEY_VIA_SECRETS_MANAGER],
+  },
+  'events/Enrich/Consumer/Role': {
+    ...MSK_CONSUMER_COMMON,
+    'kafka-cluster:AlterGroup': [
+      GROUP(`enrich-${topicName('cdcOrders')}`),
+      GROUP(`enrich-${topicName('eventsUser')}`),
+    ],
+    'kafka-cluster:DescribeGroup': [
+      GROUP(`enrich-${topicName('cdcOrders')}`),
+      GROUP(`enrich-${topicName('eventsUser')}`),
+    ],
+    'kafka-cluster:DescribeTopic': [
+      TOPIC(topicName('cdcOrders')),
+      TOPIC(topicName('dlqEnrich')),
+      TOPIC(topicName('eventsEnriched')),
+      TOPIC(topicName('eventsUser')),
+    ],
+    'kafka-cluster:ReadData': [TOPIC(topicName('cdcOrders')), TOPIC(topicName('eventsUser'))],
+    'kafka-cluster:WriteData': [TOPIC(topicName('dlqEnrich')), TOPIC(topicName('eventsEnriched'))],
+  },
+  'events/Aggregate/Consumer/Role': {
+    ...MSK_CONSUMER_COMMON,
+    'kafka-cluster:AlterGroup': [GROUP(`aggregate-${topicName('eventsEnriched')}`)],
+    'kafka-cluster:DescribeGroup': [GROUP(`aggregate-${topicName('eventsEnriched')}`)],
+    'kafka-cluster:DescribeTopic': [
+      TOPIC(topicName('dlqAggregate')),
+      TOPIC(topicName('eventsAggregates')),
+      TOPIC(topicName('eventsEnriched')),
+    ],
+    'kafka-cluster:ReadData': [TOPIC(topicName('eventsEnriched'))],
+    'kafka-cluster:WriteData': [TOPIC(topicName('dlqAggregate')), TOPIC(topicName('eventsAggregates'))],
   },
   'sources/IotBridge/Acls/Apply/Role': {
     'kafka-cluster:Connect': [CLUSTER],

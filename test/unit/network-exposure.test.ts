@@ -16,18 +16,9 @@ const EXPECTED_BROKER_INGRESS: Record<string, number> = {
   flink: 9098,
   admin: 9098,
   iotBridge: 9096,
+  /** Lambda's event source mappings: their network interfaces wear the brokers' own group. */
+  eventSourceMappings: 9098,
 };
-
-/** The egress rule the CDK renders for a group without outbound rules ("disallow all traffic"). */
-const NO_EGRESS = [
-  {
-    CidrIp: '255.255.255.255/32',
-    Description: 'Disallow all traffic',
-    FromPort: 252,
-    IpProtocol: 'icmp',
-    ToPort: 86,
-  },
-];
 
 const CIDR_KEYS = ['CidrIp', 'CidrIpv6', 'SourcePrefixListId', 'DestinationPrefixListId'];
 
@@ -39,9 +30,13 @@ describe.each(ENVIRONMENTS)('broker exposure in %s', (envName) => {
   const logicalId = (sg: { node: { defaultChild?: unknown } }) =>
     stacks.network.getLogicalId(sg.node.defaultChild as CfnSecurityGroup);
   const brokerSg = logicalId(net.brokerSecurityGroup);
-  const componentOf = new Map(
-    Object.keys(EXPECTED_BROKER_INGRESS).map((name) => [logicalId(net.securityGroup(name as never)), name]),
-  );
+  const componentOf = new Map([
+    ...Object.keys(EXPECTED_BROKER_INGRESS)
+      .filter((name) => name !== 'eventSourceMappings')
+      .map((name) => [logicalId(net.securityGroup(name as never)), name] as const),
+    [brokerSg, 'eventSourceMappings'],
+    [logicalId(net.endpointSecurityGroup), 'interfaceEndpoints'],
+  ]);
   const isBrokerSg = (stack: string, value: unknown) => {
     const id = referencedResource(templates, stack, value);
     return id?.stack === networkStack && id.logicalId === brokerSg;
@@ -74,11 +69,23 @@ describe.each(ENVIRONMENTS)('broker exposure in %s', (envName) => {
     );
   });
 
-  test('the broker group has no inline ingress, no egress at all, and no rule in another resource type', () => {
+  test('the broker group has no inline rules; its only egress is what the event source mappings need', () => {
     const group = resourceOf(templates, { stack: networkStack, logicalId: brokerSg });
     expect(group.Properties?.SecurityGroupIngress).toBeUndefined();
-    expect(group.Properties?.SecurityGroupEgress).toEqual(NO_EGRESS);
-    expect(rulesOfType('AWS::EC2::SecurityGroupEgress')).toEqual([]);
+    expect(group.Properties?.SecurityGroupEgress).toBeUndefined();
+    const egress = rulesOfType('AWS::EC2::SecurityGroupEgress').map(({ stack, props }) => ({
+      to:
+        componentOf.get(
+          referencedResource(templates, stack, props.DestinationSecurityGroupId)?.logicalId ?? '',
+        ) ?? JSON.stringify(props),
+      protocol: props.IpProtocol,
+      ports: `${String(props.FromPort)}-${String(props.ToPort)}`,
+      cidrs: CIDR_KEYS.filter((k) => props[k] !== undefined),
+    }));
+    expect(egress.sort((a, b) => a.to.localeCompare(b.to))).toEqual([
+      { to: 'eventSourceMappings', protocol: 'tcp', ports: '9098-9098', cidrs: [] },
+      { to: 'interfaceEndpoints', protocol: 'tcp', ports: '443-443', cidrs: [] },
+    ]);
   });
 
   test('the brokers sit in exactly the private subnets, one per AZ', () => {
