@@ -49,6 +49,7 @@ export interface SynthesizedEnvironment {
   readonly network: Template;
   readonly streaming: Template;
   readonly sources: Template;
+  readonly events: Template;
 }
 
 /**
@@ -67,5 +68,6 @@ export function synthEnvironment(
     network: Template.fromStack(stacks.network),
     streaming: Template.fromStack(stacks.streaming),
     sources: Template.fromStack(stacks.sources),
+    events: Template.fromStack(stacks.events),
   };
 }
