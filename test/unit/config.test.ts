@@ -7,7 +7,7 @@ import { ConfigError } from '../../lib/config/errors';
 import { loadEnvironments } from '../../lib/config/platform-config';
 import { editDistance, isNearMiss } from '../../lib/config/suggest';
 import { parseDuration, parseSize } from '../../lib/config/units';
-import { deadLetterSources, TOPIC_IDS, type TopicId } from '../../lib/topics/topic-specs';
+import { deadLetterSources, TOPIC_IDS, topicName, type TopicId } from '../../lib/topics/topic-specs';
 import { cdkJsonContext, configFor, ENVIRONMENTS } from '../support/synth';
 
 const REPO = join(__dirname, '..', '..');
@@ -609,5 +609,95 @@ describe('dead-letter topics allow larger messages than their sources', () => {
       configFor('dev', { 'topics.events.enriched.maxMessageBytes': '7936KiB' }).topics.dlqAggregate.settings
         .maxMessageBytes,
     ).toBe(8 * MiB);
+  });
+});
+
+describe('environments.<env>.events', () => {
+  const lines = (envName: string, change: (env: Json) => void) => problemLines(withEnv(envName, change));
+  const at = (envName: string) => `  - environments.${envName}.events`;
+
+  test('every environment of cdk.json has a valid events section', () => {
+    expect(ENVIRONMENTS.map((envName) => configFor(envName).events.outageBoundMinutes)).toEqual([15, 15, 15]);
+  });
+
+  test('scalar ranges name the key and the range', () => {
+    expect(lines('dev', (e) => (e.events.outageBoundMinutes = 61))).toEqual([
+      `${at('dev')}.outageBoundMinutes: must be 1..60 minutes`,
+    ]);
+    expect(lines('dev', (e) => (e.events.dedupeHorizonDays = 0))).toEqual([
+      `${at('dev')}.dedupeHorizonDays: must be 1..35 days`,
+    ]);
+    expect(lines('dev', (e) => (e.events.allowedLatenessSeconds = 86401))).toEqual([
+      `${at('dev')}.allowedLatenessSeconds: must be 0..86400 seconds`,
+    ]);
+  });
+
+  test('window sizes are ISO-8601 durations that divide a day, 1..4 distinct', () => {
+    expect(lines('dev', (e) => (e.events.windows = ['PT7M', 'PT1H', 'P2D', 'PT5H']))).toEqual([
+      `${at('dev')}.windows.0: must be an ISO-8601 duration PT<n>M, PT<n>H or P1D that divides a day evenly`,
+      `${at('dev')}.windows.2: must be an ISO-8601 duration PT<n>M, PT<n>H or P1D that divides a day evenly`,
+      `${at('dev')}.windows.3: must be an ISO-8601 duration PT<n>M, PT<n>H or P1D that divides a day evenly`,
+    ]);
+    expect(lines('dev', (e) => (e.events.windows = ['PT60M', 'PT1H']))).toEqual([
+      `${at('dev')}.windows: must list 1..4 distinct window sizes (got PT60M, PT1H)`,
+    ]);
+    expect(lines('dev', (e) => (e.events.windows = []))).toEqual([
+      `${at('dev')}.windows: must list 1..4 distinct window sizes`,
+    ]);
+    expect(configFor('dev', {}).events.windows).toEqual(['PT1M', 'PT1H']);
+  });
+
+  test('dimensions are a distinct subset of type, country', () => {
+    expect(lines('dev', (e) => (e.events.dimensions = ['type', 'type']))).toEqual([
+      `${at('dev')}.dimensions: must list 1..2 distinct dimensions of type, country (got type, type)`,
+    ]);
+    expect(lines('dev', (e) => (e.events.dimensions = []))).toEqual([
+      `${at('dev')}.dimensions: must list 1..2 distinct dimensions of type, country`,
+    ]);
+  });
+
+  test('consumer ranges, pollers, record age and reserved concurrency', () => {
+    expect(lines('dev', (e) => (e.events.consumers.enrich.retryAttempts = 11))).toEqual([
+      `${at('dev')}.consumers.enrich.retryAttempts: must be 0..10 (a Kafka on-failure destination caps retries at 10)`,
+    ]);
+    expect(lines('dev', (e) => (e.events.consumers.enrich.batchSize = 10001))).toEqual([
+      `${at('dev')}.consumers.enrich.batchSize: must be 1..10000 records`,
+    ]);
+    expect(lines('dev', (e) => (e.events.consumers.aggregate.maxBatchingWindowSeconds = 301))).toEqual([
+      `${at('dev')}.consumers.aggregate.maxBatchingWindowSeconds: must be 0..300 seconds`,
+    ]);
+    expect(lines('prod', (e) => (e.events.consumers.aggregate.maxPollers = 1))).toEqual([
+      `${at('prod')}.consumers.aggregate.maxPollers: must be minPollers 2..2000 (got 1)`,
+    ]);
+    expect(lines('dev', (e) => (e.events.consumers.enrich.maxRecordAgeSeconds = 1200))).toEqual([
+      `${at('dev')}.consumers.enrich.maxRecordAgeSeconds: must be at least 2 x events.outageBoundMinutes = 1800 seconds (got 1200)`,
+    ]);
+    expect(lines('prod', (e) => (e.events.consumers.aggregate.reservedConcurrency = 12))).toEqual([
+      `${at('prod')}.consumers.aggregate.reservedConcurrency: must be at least the partitions of ${topicName('eventsEnriched')} = 24 (one invocation per partition at a time; got 12)`,
+    ]);
+  });
+
+  test('a timeout beyond 900 s names the keys and the arithmetic', () => {
+    expect(lines('dev', (e) => (e.events.consumers.enrich.retryAttempts = 0))).toEqual([
+      `${at('dev')}.consumers.enrich.retryAttempts: the function timeout, retry budget ceil(events.outageBoundMinutes 15 x 60 / (retryAttempts 0 + 1)) = 900 s + 60 s headroom = 960 s, exceeds Lambda's 900 s: raise retryAttempts or lower events.outageBoundMinutes`,
+    ]);
+  });
+
+  test('OpenSearch: dedicated masters, zone awareness and Multi-AZ with Standby rules', () => {
+    expect(lines('dev', (e) => (e.events.opensearch.dedicatedMasterNodes = 2))).toEqual([
+      `${at('dev')}.opensearch.dedicatedMasterNodes: must be 0 or 3`,
+    ]);
+    expect(lines('dev', (e) => (e.events.opensearch.dedicatedMasterNodes = 3))).toEqual([
+      `${at('dev')}.opensearch.dedicatedMasterInstanceType: must be set when dedicatedMasterNodes is 3`,
+    ]);
+    expect(lines('staging', (e) => (e.events.opensearch.dataNodes = 4))).toEqual([
+      `${at('staging')}.opensearch.dataNodes: must be 1 or a multiple of network.maxAzs 3 (got 4)`,
+    ]);
+    expect(lines('dev', (e) => (e.events.opensearch.multiAzWithStandby = true))).toEqual([
+      `${at('dev')}.opensearch.dataNodes: must be a multiple of network.maxAzs 2 (got 1)`,
+      `${at('dev')}.opensearch.multiAzWithStandby: needs network.maxAzs 3 (got 2)`,
+      `${at('dev')}.opensearch.multiAzWithStandby: needs dedicatedMasterNodes 3 (got 0)`,
+      `${at('dev')}.opensearch.dataNodeInstanceType: must not be a T2/T3 type with multiAzWithStandby (got t3.medium.search)`,
+    ]);
   });
 });
