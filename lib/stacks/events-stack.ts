@@ -82,7 +82,10 @@ export class EventsStack extends Stack {
       config,
       vpc: network.vpc,
       securityGroup: network.searchSecurityGroup,
-      key,
+      // The owned key, not the imported one: the domain names its key by id, and an imported key's id
+      // is split out of the ARN, which cannot be done to a cross-stack reference (cfn-lint E1017).
+      // Nothing here grants on it through the key policy, so no reference runs back to the streaming stack.
+      key: streaming.key.key,
       writerRoles: [this.aggregate.function.role],
     });
     this.aggregate.function.fn.addEnvironment('OPENSEARCH_ENDPOINT', this.search.endpoint);

@@ -68,10 +68,12 @@ describe('cfn-lint over every template of every environment', () => {
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-  test('synthesizes the nine templates of dev, staging and prod', () => {
+  test('synthesizes the twelve templates of dev, staging and prod', () => {
     expect(templates.map((t) => t.split('/').pop()).sort()).toEqual(
       ['dev', 'prod', 'staging']
-        .flatMap((e) => ['network', 'sources', 'streaming'].map((s) => `streaming-${e}-${s}.template.json`))
+        .flatMap((e) =>
+          ['events', 'network', 'sources', 'streaming'].map((s) => `streaming-${e}-${s}.template.json`),
+        )
         .sort(),
     );
   });
