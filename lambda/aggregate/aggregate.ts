@@ -68,7 +68,8 @@ export class TransientAggregateError extends Error {
 interface Contribution {
   readonly record: SourceRecord<EnrichedEvent>;
   readonly event: EnrichedEvent;
-  readonly firstSeen?: RecordPosition;
+  /** Positions of earlier attempts of this event whose claims were taken over (dedupe.ts). */
+  readonly earlier?: readonly RecordPosition[];
 }
 
 interface WindowGroup {
@@ -94,13 +95,19 @@ export function aggregateRecord(state: WindowState): AggregateRecord {
   };
 }
 
-/** Whether a window state already includes a record (at its own position or where it was first seen). */
-export function includes(state: WindowState, record: RecordPosition, firstSeen?: RecordPosition): boolean {
-  const own = state.marks[markKey(record.topic, record.partition)];
-  if (own !== undefined && own >= record.offset) return true;
-  if (!firstSeen) return false;
-  const first = state.marks[markKey(firstSeen.topic, firstSeen.partition)];
-  return first !== undefined && first >= firstSeen.offset;
+/**
+ * Whether a window state already includes a record: at its own position, or at the position of an
+ * earlier attempt of the same event whose claim was taken over.
+ */
+export function includes(
+  state: WindowState,
+  record: RecordPosition,
+  earlier: readonly RecordPosition[] = [],
+): boolean {
+  return [record, ...earlier].some((p) => {
+    const mark = state.marks[markKey(p.topic, p.partition)];
+    return mark !== undefined && mark >= p.offset;
+  });
 }
 
 /**
@@ -112,7 +119,7 @@ export function mergeWindow(
   contributions: readonly Contribution[],
   nowMs: number,
 ): WindowState | undefined {
-  const fresh = contributions.filter((c) => !includes(state, c.record, c.firstSeen));
+  const fresh = contributions.filter((c) => !includes(state, c.record, c.earlier));
   if (fresh.length === 0) return undefined;
   const users = hllCreate(state.users);
   const revenueCents = { ...state.revenueCents };
@@ -229,7 +236,7 @@ export function createAggregateConsumer(options: AggregateConsumerOptions): Cons
           group.contributions.push({
             record,
             event,
-            ...(decision.firstSeen ? { firstSeen: decision.firstSeen } : {}),
+            ...(decision.earlier ? { earlier: decision.earlier } : {}),
           });
       }
     });

@@ -111,10 +111,26 @@ test('a claim older than the lease and not applied is taken over; the old attemp
     offset: 2,
     applied: false,
     claimedAt: later,
+    earlier: [at(0, 40)],
     expiresAt: Math.floor(later / 1000) + HORIZON,
   });
+  // The taker is told where the dead attempt was (its effects may be partly committed), and a
+  // redelivery of the taker's own record is told again.
+  expect(await decideClaims(dynamo.client, options(later + 1), replay)).toEqual([
+    { kind: 'proceed', earlier: [at(0, 40)] },
+  ]);
   expect(await markApplied(dynamo.client, { table: TABLE, consumer: 'aggregate' }, old)).toEqual([at(0, 40)]);
   expect(await markApplied(dynamo.client, { table: TABLE, consumer: 'aggregate' }, replay)).toEqual([]);
+});
+
+test('a claim taken over twice remembers both dead attempts, oldest first', async () => {
+  await claimEvents(dynamo.client, options(NOW), [{ eventId: 'e-twice', position: at(0, 60) }]);
+  const second = NOW + LEASE * 1000 + 1;
+  await claimEvents(dynamo.client, options(second), [{ eventId: 'e-twice', position: at(1, 7) }]);
+  const third = second + LEASE * 1000 + 1;
+  expect(
+    await decideClaims(dynamo.client, options(third), [{ eventId: 'e-twice', position: at(2, 3) }]),
+  ).toEqual([{ kind: 'proceed', earlier: [at(0, 60), at(1, 7)] }]);
 });
 
 test('a claim exactly at the lease is still in flight', async () => {

@@ -33,8 +33,12 @@ export interface ClaimRequest {
 
 /** What a claim decided for one record. */
 export type ClaimDecision =
-  /** Apply it; `firstSeen` is set when the claim was taken over from another position. */
-  | { readonly kind: 'proceed'; readonly firstSeen?: RecordPosition }
+  /**
+   * Apply it. `earlier` lists the positions of earlier attempts whose claims were taken over after
+   * their lease (oldest first): their effects may be partly committed, so a consumer whose state
+   * marks positions checks them too before counting the record again.
+   */
+  | { readonly kind: 'proceed'; readonly earlier?: readonly RecordPosition[] }
   /** Seen first at another position, in this batch or applied before: skip it. */
   | { readonly kind: 'duplicate'; readonly firstSeen: RecordPosition }
   /** Claimed at another position, not applied, within its lease: another copy is in flight. */
@@ -106,6 +110,21 @@ interface ClaimItem {
   readonly applied: boolean;
   readonly claimedAt: number;
   readonly expiresAt: number;
+  /** The positions of the attempts this claim was taken over from, oldest first. */
+  readonly earlier?: readonly RecordPosition[];
+}
+
+/**
+ * At most this many taken-over positions are remembered per claim (each takeover needs a batch
+ * that died after its lease: a handful in practice). Beyond it the oldest are forgotten, and a
+ * partly committed effect of that attempt could be counted again.
+ */
+export const MAX_EARLIER_POSITIONS = 32;
+
+function withEarlier(earlier: readonly RecordPosition[] | undefined): {
+  earlier?: readonly RecordPosition[];
+} {
+  return earlier && earlier.length > 0 ? { earlier } : {};
 }
 
 /** One event's claim: put it if absent, expired or stale, else decide from the stored claim. */
@@ -131,19 +150,12 @@ async function claimOne(
             claimedAt: options.now,
             [STATE_TABLE.ttlAttribute]: nowSeconds + options.horizonSeconds,
           },
-          ConditionExpression:
-            'attribute_not_exists(#pk) OR #exp < :nowSeconds OR (#applied = :false AND #claimedAt < :staleBefore)',
+          ConditionExpression: 'attribute_not_exists(#pk) OR #exp < :nowSeconds',
           ExpressionAttributeNames: {
             '#pk': STATE_TABLE.partitionKey,
             '#exp': STATE_TABLE.ttlAttribute,
-            '#applied': 'applied',
-            '#claimedAt': 'claimedAt',
           },
-          ExpressionAttributeValues: {
-            ':nowSeconds': nowSeconds,
-            ':false': false,
-            ':staleBefore': staleBefore,
-          },
+          ExpressionAttributeValues: { ':nowSeconds': nowSeconds },
         }),
       );
       return { kind: 'proceed' };
@@ -161,9 +173,48 @@ async function claimOne(
     // Deleted, expired or gone stale since the refused write: claim again.
     if (!item || item.expiresAt < nowSeconds) continue;
     const firstSeen: RecordPosition = { topic: item.topic, partition: item.partition, offset: item.offset };
-    if (samePosition(firstSeen, position)) return { kind: 'proceed' };
+    if (samePosition(firstSeen, position)) return { kind: 'proceed', ...withEarlier(item.earlier) };
     if (item.applied) return { kind: 'duplicate', firstSeen };
     if (item.claimedAt >= staleBefore) return { kind: 'in_flight', firstSeen };
+    // The attempt at `firstSeen` died after its lease: take the claim over from exactly that item,
+    // remembering where it was (its effects may be partly committed).
+    const earlier = [...(item.earlier ?? []), firstSeen].slice(-MAX_EARLIER_POSITIONS);
+    try {
+      await doc.send(
+        new PutCommand({
+          TableName: options.table,
+          Item: {
+            ...claimKey(eventId, options.consumer),
+            topic: position.topic,
+            partition: position.partition,
+            offset: position.offset,
+            applied: false,
+            claimedAt: options.now,
+            earlier,
+            [STATE_TABLE.ttlAttribute]: nowSeconds + options.horizonSeconds,
+          },
+          ConditionExpression:
+            '#topic = :topic AND #partition = :partition AND #offset = :offset AND #applied = :false AND #claimedAt = :claimedAt',
+          ExpressionAttributeNames: {
+            '#topic': 'topic',
+            '#partition': 'partition',
+            '#offset': 'offset',
+            '#applied': 'applied',
+            '#claimedAt': 'claimedAt',
+          },
+          ExpressionAttributeValues: {
+            ':topic': item.topic,
+            ':partition': item.partition,
+            ':offset': item.offset,
+            ':false': false,
+            ':claimedAt': item.claimedAt,
+          },
+        }),
+      );
+      return { kind: 'proceed', earlier };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
   }
   throw new Error(`the claim of event ${eventId} kept changing under ${CLAIM_ATTEMPTS} attempts`);
 }
