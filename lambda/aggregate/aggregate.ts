@@ -4,6 +4,7 @@
  * and optimistic concurrency, written whole to OpenSearch and to events.aggregates.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { forEachLimited } from '../shared/consumer/concurrency';
 import { decideClaims, markApplied } from '../shared/consumer/dedupe';
 import type { AggregateRecord } from '../shared/contract/aggregate';
 import { MAX_PROPERTIES_BYTES } from '../shared/contract/app-event';
@@ -142,30 +143,6 @@ export function mergeWindow(
   };
 }
 
-/** Runs `work` over `items` with at most `limit` at once; rejects with the first failure. */
-async function inParallel<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (!failed && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await work(item);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  });
-  const results = await Promise.allSettled(workers);
-  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (rejected) throw rejected.reason;
-}
-
 export function createAggregateConsumer(options: AggregateConsumerOptions): ConsumerDefinition {
   const store = new WindowStore(
     options.dynamo,
@@ -244,7 +221,7 @@ export function createAggregateConsumer(options: AggregateConsumerOptions): Cons
 
     // One conditional write per window (re-read and merged again on a conflict).
     const states: WindowState[] = [];
-    await inParallel([...groups.values()], writeConcurrency, async (group) => {
+    await forEachLimited([...groups.values()], writeConcurrency, async (group) => {
       states.push(await update(group, nowMs));
     });
     if (applied.length > 0) {

@@ -7,6 +7,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { MAX_PROPERTIES_BYTES, appEventV1, type AppEvent } from '../shared/contract/app-event';
 import type { OrdersView } from '../shared/contract/enriched-event';
 import { orderChangeV1, parseOrderKey, type OrderChange } from '../shared/contract/order-change';
+import { forEachLimited } from '../shared/consumer/concurrency';
 import { claimEvents, markApplied, positionKey } from '../shared/consumer/dedupe';
 import type { ConsumerDefinition, PartitionContext, SourceRecord } from '../shared/consumer/types';
 import { conditionalWrite, orderPut, tombstoneUpdate, userOrders } from './order-state';
@@ -50,28 +51,6 @@ export interface EnrichOptions {
   readonly claimLeaseSeconds: number;
   /** Epoch ms; the invocation's clock when not given. */
   readonly clock?: () => number;
-}
-
-/** Runs `work` over `items` with at most `limit` at once; rejects with the first failure. */
-export async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await work(item);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 export function createEnrichConsumer(options: EnrichOptions): ConsumerDefinition {

@@ -4,14 +4,12 @@
  * against dynalite. The one difference the local engines force: KAFKA_AUTH=none and
  * DYNAMODB_ENDPOINT. Every topic name comes from the catalog.
  */
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Admin, Producer } from 'kafkajs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { NO_ORDERS, type OrdersView } from '../../lambda/shared/contract/enriched-event';
 import { createKafka, createProducer } from '../../lambda/shared/kafka-client';
-import { ORDERS_BY_USER_INDEX, STATE_TABLE } from '../../lambda/shared/consumer/state-table';
 import type { MSKEvent } from '../../lambda/shared/consumer/msk-event';
+import { consumerGroupId } from '../../lib/events/consumer-groups';
 import { topicName } from '../../lib/topics/topic-specs';
 import {
   bootstrap,
@@ -20,6 +18,7 @@ import {
   deleteTopicsAndWait,
   waitForLeaders,
 } from './harness/clients';
+import { LocalDynamo } from './harness/dynalite';
 import { EventSourcePoller } from './harness/event-source-poller';
 
 const EVENTS = topicName('eventsUser');
@@ -30,13 +29,9 @@ const TOPICS = [EVENTS, ORDERS, ENRICHED, DLQ];
 const TABLE = 'enrich-state-engine-test';
 const DAY = 86_400;
 
-/* eslint-disable @typescript-eslint/no-require-imports */
-const dynalite = require('dynalite') as (options: Record<string, number>) => Server;
-/* eslint-enable @typescript-eslint/no-require-imports */
-
 let admin: Admin;
 let producer: Producer;
-let server: Server;
+let local: LocalDynamo;
 let dynamo: DynamoDBClient;
 let handler: (event: MSKEvent) => Promise<void>;
 let eventsPoller: EventSourcePoller;
@@ -152,39 +147,9 @@ beforeAll(async () => {
   producer = createProducer(createKafka({ brokers: bootstrap(), auth: 'none', clientId: 'enrich-test' }));
   await producer.connect();
 
-  server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  dynamo = new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: STATE_TABLE.partitionKey, AttributeType: 'S' },
-        { AttributeName: STATE_TABLE.sortKey, AttributeType: 'S' },
-        { AttributeName: ORDERS_BY_USER_INDEX.partitionKey, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: STATE_TABLE.partitionKey, KeyType: 'HASH' },
-        { AttributeName: STATE_TABLE.sortKey, KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: ORDERS_BY_USER_INDEX.name,
-          KeySchema: [
-            { AttributeName: ORDERS_BY_USER_INDEX.partitionKey, KeyType: 'HASH' },
-            { AttributeName: ORDERS_BY_USER_INDEX.sortKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
+  local = await LocalDynamo.start([{ name: TABLE, ordersByUser: true }]);
+  dynamo = local.client;
+  const endpoint = local.endpoint;
 
   Object.assign(process.env, {
     BOOTSTRAP_BROKERS: bootstrap(),
@@ -205,17 +170,18 @@ beforeAll(async () => {
   });
   handler = (await import('../../lambda/enrich/index')).handler;
 
-  const poller = (topic: string): EventSourcePoller =>
+  // The mappings' consumer groups, as the CDK names them.
+  const poller = (source: 'eventsUser' | 'cdcOrders'): EventSourcePoller =>
     new EventSourcePoller({
-      topic,
-      groupId: `enrich-test-${topic}`,
+      topic: topicName(source),
+      groupId: consumerGroupId('enrich', source),
       handler,
       batchSize: 100,
       maximumBatchingWindowMs: 300,
       retryAttempts: 2,
     });
-  eventsPoller = poller(EVENTS);
-  ordersPoller = poller(ORDERS);
+  eventsPoller = poller('eventsUser');
+  ordersPoller = poller('cdcOrders');
   await Promise.all([eventsPoller.start(), ordersPoller.start()]);
 });
 
@@ -227,8 +193,7 @@ afterAll(async () => {
     await deleteTopicsAndWait(admin, TOPICS);
     await admin.disconnect();
   }
-  dynamo?.destroy();
-  await new Promise((resolve) => server?.close(resolve));
+  await local?.stop();
 });
 
 test('happy path: two orders of one user changing in different partitions at once, then events joined with the view', async () => {

@@ -10,6 +10,7 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { tracer } from '../powertools';
+import { forEachLimited } from './concurrency';
 import { STATE_TABLE } from './state-table';
 import type { RecordPosition } from './types';
 
@@ -85,22 +86,6 @@ function samePosition(a: RecordPosition, b: RecordPosition): boolean {
 
 function documentClient(client: DynamoDBDocumentClient | DynamoDBClient): DynamoDBDocumentClient {
   return client instanceof DynamoDBDocumentClient ? client : DynamoDBDocumentClient.from(client);
-}
-
-/** Runs `work` over `items` with at most `limit` calls in flight. */
-export async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T, index: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await work(items[i]!, i);
-    }
-  });
-  await Promise.all(workers);
 }
 
 interface ClaimItem {
