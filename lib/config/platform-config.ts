@@ -43,7 +43,17 @@ const consumerSchema = z
     startingPosition: z.enum(['TRIM_HORIZON', 'LATEST']),
     /** At most 10: with an on-failure destination Lambda caps retries at 10. */
     retryAttempts: intRange(0, 10, ' (a Kafka on-failure destination caps retries at 10)'),
-    maxRecordAgeSeconds: intRange(60, 604800, ' seconds'),
+    /**
+     * Lambda discards records older than this (to the on-failure destination) even when nothing
+     * failed: -1 (never) is the default, because a backlog or a compacted topic read from the start
+     * is older than any age; the outage bound is enforced by the retries instead.
+     */
+    maxRecordAgeSeconds: z
+      .number()
+      .int('must be -1 (never discard by age) or 60..604800 seconds')
+      .refine((v) => v === -1 || (v >= 60 && v <= 604800), {
+        message: 'must be -1 (never discard by age) or 60..604800 seconds',
+      }),
     minPollers: intRange(1, 200),
     maxPollers: intRange(1, 2000),
     memoryMiB: intRange(128, 10240),
@@ -382,6 +392,16 @@ export function loadEnvironments(context: Readonly<Record<string, unknown>>): En
     });
     if (TOPIC_IDS.some((id) => topics[id] === undefined)) continue;
     for (const consumer of EVENTS_CONSUMERS) {
+      const age = env.events.consumers[consumer].maxRecordAgeSeconds;
+      const compacted = CONSUMER_SOURCES[consumer].filter((id) =>
+        topics[id]!.settings.cleanupPolicy.includes('compact'),
+      );
+      if (age !== -1 && compacted.length > 0) {
+        issues.add(
+          `${key}.events.consumers.${consumer}.maxRecordAgeSeconds`,
+          `must be -1 (never discard by age): ${consumer} reads the compacted ${compacted.map((id) => topics[id]!.name).join(', ')}, whose records are older than any age (got ${age})`,
+        );
+      }
       const reserved = env.events.consumers[consumer].reservedConcurrency;
       const partitions = CONSUMER_SOURCES[consumer].reduce((n, id) => n + topics[id]!.settings.partitions, 0);
       if (reserved !== undefined && reserved < partitions) {
@@ -436,7 +456,7 @@ function checkEvents(key: string, env: EnvironmentShape, issues: IssueCollector)
     if (c.maxPollers < c.minPollers) {
       issues.add(`${at}.maxPollers`, `must be minPollers ${c.minPollers}..2000 (got ${c.maxPollers})`);
     }
-    if (c.maxRecordAgeSeconds < 2 * boundSeconds) {
+    if (c.maxRecordAgeSeconds !== -1 && c.maxRecordAgeSeconds < 2 * boundSeconds) {
       issues.add(
         `${at}.maxRecordAgeSeconds`,
         `must be at least 2 x events.outageBoundMinutes = ${2 * boundSeconds} seconds (got ${c.maxRecordAgeSeconds})`,

@@ -155,8 +155,14 @@ export class MskConsumer extends Construct {
         provisionedPollerConfig: { minimumPollers: settings.minPollers, maximumPollers: settings.maxPollers },
         onFailure: new KafkaDlq(catalog.name(props.deadLetterTopic)),
         retryAttempts: settings.retryAttempts,
-        maxRecordAge: Duration.seconds(settings.maxRecordAgeSeconds),
+        ...(settings.maxRecordAgeSeconds === -1
+          ? {}
+          : { maxRecordAge: Duration.seconds(settings.maxRecordAgeSeconds) }),
       });
+      if (settings.maxRecordAgeSeconds === -1) {
+        // Never discard by age, written out rather than left to the service default.
+        (mapping.node.defaultChild as lambda.CfnEventSourceMapping).maximumRecordAgeInSeconds = -1;
+      }
       // The mapping checks its role's permissions when it is created.
       mapping.node.addDependency(fn.role!);
       this.mappings.push(mapping);

@@ -669,9 +669,21 @@ describe('environments.<env>.events', () => {
     expect(lines('prod', (e) => (e.events.consumers.aggregate.maxPollers = 1))).toEqual([
       `${at('prod')}.consumers.aggregate.maxPollers: must be minPollers 2..2000 (got 1)`,
     ]);
-    expect(lines('dev', (e) => (e.events.consumers.enrich.maxRecordAgeSeconds = 1200))).toEqual([
-      `${at('dev')}.consumers.enrich.maxRecordAgeSeconds: must be at least 2 x events.outageBoundMinutes = 1800 seconds (got 1200)`,
+    expect(lines('dev', (e) => (e.events.consumers.aggregate.maxRecordAgeSeconds = 1200))).toEqual([
+      `${at('dev')}.consumers.aggregate.maxRecordAgeSeconds: must be at least 2 x events.outageBoundMinutes = 1800 seconds (got 1200)`,
     ]);
+    expect(lines('dev', (e) => (e.events.consumers.aggregate.maxRecordAgeSeconds = 30))).toEqual([
+      `${at('dev')}.consumers.aggregate.maxRecordAgeSeconds: must be -1 (never discard by age) or 60..604800 seconds`,
+    ]);
+    // A finite age would dead-letter the order history of the compacted topic on the first read.
+    expect(lines('dev', (e) => (e.events.consumers.enrich.maxRecordAgeSeconds = 3600))).toEqual([
+      `${at('dev')}.consumers.enrich.maxRecordAgeSeconds: must be -1 (never discard by age): enrich reads the compacted ${topicName('cdcOrders')}, whose records are older than any age (got 3600)`,
+    ]);
+    const finite = loadEnvironments({
+      ...cdkJsonContext(),
+      ...withEnv('dev', (e) => (e.events.consumers.aggregate.maxRecordAgeSeconds = 3600)),
+    });
+    expect(finite[0]!.events.consumers.aggregate.maxRecordAgeSeconds).toBe(3600);
     expect(lines('prod', (e) => (e.events.consumers.aggregate.reservedConcurrency = 12))).toEqual([
       `${at('prod')}.consumers.aggregate.reservedConcurrency: must be at least the partitions of ${topicName('eventsEnriched')} = 24 (one invocation per partition at a time; got 12)`,
     ]);

@@ -35,8 +35,8 @@ describe('derived timing', () => {
 });
 
 describe.each([
-  ['dev', { batch: 100, min: 1, max: 1, age: 3600, memory: 512, aggregateReserved: undefined }],
-  ['prod', { batch: 1000, min: 2, max: 10, age: 7200, memory: 1024, aggregateReserved: 24 }],
+  ['dev', { batch: 100, min: 1, max: 1, age: -1, memory: 512, aggregateReserved: undefined }],
+  ['prod', { batch: 1000, min: 2, max: 10, age: -1, memory: 1024, aggregateReserved: 24 }],
 ] as const)('events stack in %s', (envName, expected) => {
   const { stacks, events } = synthEnvironment(envName);
   const stack = stacks.events;
