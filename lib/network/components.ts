@@ -1,3 +1,5 @@
+import type { GatewayService } from './gateway-prefix-lists';
+
 /**
  * The platform's network components: each gets its own security group, and reaches the brokers only
  * on the listener of the authentication it uses. MSK listener ports (TLS in transit):
@@ -6,13 +8,20 @@
 export const MSK_PORTS = { iam: 9098, scram: 9096 } as const;
 export type KafkaAuth = keyof typeof MSK_PORTS;
 
+export interface ComponentSpec {
+  readonly auth: KafkaAuth;
+  readonly description: string;
+  /** Gateway endpoints it reaches (HTTPS to the service's managed prefix list); none by default. */
+  readonly gateways?: readonly GatewayService[];
+}
+
 export const COMPONENTS = {
   /** The app-event ingest Lambda (producer to events.user). */
   ingest: { auth: 'iam', description: 'app-event ingest Lambda' },
   /** The enrich Lambda. */
-  enrich: { auth: 'iam', description: 'enrich Lambda' },
+  enrich: { auth: 'iam', description: 'enrich Lambda', gateways: ['dynamodb'] },
   /** The aggregate Lambda. */
-  aggregate: { auth: 'iam', description: 'aggregate Lambda' },
+  aggregate: { auth: 'iam', description: 'aggregate Lambda', gateways: ['dynamodb'] },
   /** The alerting Lambda. */
   alerting: { auth: 'iam', description: 'alerting Lambda' },
   /** MSK Connect workers (Debezium source, Snowflake sink). */
@@ -23,7 +32,13 @@ export const COMPONENTS = {
   admin: { auth: 'iam', description: 'Kafka admin custom resources' },
   /** The IoT Core topic rule's VPC destination: the Kafka rule action cannot use IAM. */
   iotBridge: { auth: 'scram', description: 'IoT Core Kafka rule destination' },
-} as const satisfies Record<string, { auth: KafkaAuth; description: string }>;
+} as const satisfies Record<string, ComponentSpec>;
 
 export type ComponentName = keyof typeof COMPONENTS;
 export const COMPONENT_NAMES = Object.keys(COMPONENTS) as ComponentName[];
+
+/** The gateway endpoints a component reaches (its state tables in DynamoDB, for instance). */
+export function componentGateways(name: ComponentName): readonly GatewayService[] {
+  const spec: ComponentSpec = COMPONENTS[name];
+  return spec.gateways ?? [];
+}

@@ -3,7 +3,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
-import { COMPONENT_NAMES, COMPONENTS, MSK_PORTS, type ComponentName } from './components';
+import { COMPONENT_NAMES, COMPONENTS, componentGateways, MSK_PORTS, type ComponentName } from './components';
+import { GATEWAY_SERVICES, GatewayPrefixLists } from './gateway-prefix-lists';
 
 export interface PlatformNetworkProps {
   /** The environment's validated configuration. */
@@ -26,6 +27,8 @@ export class PlatformNetwork extends Construct {
    * aggregate function and from itself, nothing else.
    */
   public readonly searchSecurityGroup: ec2.SecurityGroup;
+  /** The gateway endpoints' managed prefix list ids, resolved at deploy time. */
+  public readonly gatewayPrefixLists: GatewayPrefixLists;
   private readonly componentGroups: Record<ComponentName, ec2.SecurityGroup>;
 
   constructor(scope: Construct, id: string, props: PlatformNetworkProps) {
@@ -70,6 +73,9 @@ export class PlatformNetwork extends Construct {
       allowAllOutbound: false,
     });
 
+    // Gateway endpoints have no security group: a component reaches one through its prefix list.
+    this.gatewayPrefixLists = new GatewayPrefixLists(this, 'GatewayPrefixLists');
+
     const groups: Partial<Record<ComponentName, ec2.SecurityGroup>> = {};
     for (const name of COMPONENT_NAMES) {
       const { auth, description } = COMPONENTS[name];
@@ -84,6 +90,13 @@ export class PlatformNetwork extends Construct {
       this.brokerSecurityGroup.addIngressRule(sg, port, `from ${name} (${auth})`);
       sg.addEgressRule(this.endpointSecurityGroup, ec2.Port.tcp(443), 'to interface endpoints');
       this.endpointSecurityGroup.addIngressRule(sg, ec2.Port.tcp(443), `from ${name}`);
+      for (const gateway of componentGateways(name)) {
+        sg.addEgressRule(
+          ec2.Peer.prefixList(this.gatewayPrefixLists.prefixListId(gateway)),
+          ec2.Port.tcp(443),
+          `to ${GATEWAY_SERVICES[gateway].label} (gateway endpoint)`,
+        );
+      }
       groups[name] = sg;
     }
     this.componentGroups = groups as Record<ComponentName, ec2.SecurityGroup>;

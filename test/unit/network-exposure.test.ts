@@ -1,10 +1,17 @@
 /**
- * Who can reach the brokers, read over every stack of an environment (a rule added from another
- * stack counts too), and compared whole with an expectation written here by hand.
+ * Who can reach the brokers, and where the components with gateway access may connect, read over
+ * every stack of an environment (a rule added from another stack counts too), and compared whole
+ * with an expectation written here by hand.
  */
 import type { CfnSecurityGroup } from 'aws-cdk-lib/aws-ec2';
 import { buildApp, ENVIRONMENTS } from '../support/synth';
-import { environmentTemplates, referencedResource, resourceOf } from '../support/template-graph';
+import {
+  environmentTemplates,
+  referencedResource,
+  renderValue,
+  resourceOf,
+  roleStatements,
+} from '../support/template-graph';
 
 /** Component -> the broker listener it may use (9098 SASL/IAM, 9096 SASL/SCRAM). Nothing else. */
 const EXPECTED_BROKER_INGRESS: Record<string, number> = {
@@ -21,6 +28,29 @@ const EXPECTED_BROKER_INGRESS: Record<string, number> = {
 };
 
 const CIDR_KEYS = ['CidrIp', 'CidrIpv6', 'SourcePrefixListId', 'DestinationPrefixListId'];
+
+const BROKERS = '{network/Network/BrokerSg.GroupId}';
+const ENDPOINTS = '{network/Network/EndpointSg.GroupId}';
+const SEARCH = '{network/Network/SearchSg.GroupId}';
+/** The DynamoDB managed prefix list id, resolved at deploy time by the network stack's lookup. */
+const LOOKUP = (service: string) => `{network/Network/GatewayPrefixLists/${service}Lookup/Resource/Default}`;
+const DYNAMODB_PREFIX_LIST = `${LOOKUP('dynamodb').slice(0, -1)}.PrefixLists.0.PrefixListId}`;
+const LOOKUP_ROLE = '{network/Network/GatewayPrefixLists/LookupRole}';
+
+/** The whole egress of the components that use DynamoDB (their state tables). */
+const EXPECTED_EGRESS: Record<string, { to: string; port: string; description: string }[]> = {
+  enrich: [
+    { to: BROKERS, port: 'tcp 9098', description: 'to brokers (iam)' },
+    { to: ENDPOINTS, port: 'tcp 443', description: 'to interface endpoints' },
+    { to: DYNAMODB_PREFIX_LIST, port: 'tcp 443', description: 'to DynamoDB (gateway endpoint)' },
+  ],
+  aggregate: [
+    { to: BROKERS, port: 'tcp 9098', description: 'to brokers (iam)' },
+    { to: ENDPOINTS, port: 'tcp 443', description: 'to interface endpoints' },
+    { to: SEARCH, port: 'tcp 443', description: 'to the OpenSearch domain' },
+    { to: DYNAMODB_PREFIX_LIST, port: 'tcp 443', description: 'to DynamoDB (gateway endpoint)' },
+  ],
+};
 
 describe.each(ENVIRONMENTS)('broker exposure in %s', (envName) => {
   const { stacks } = buildApp(envName);
@@ -118,5 +148,123 @@ describe.each(ENVIRONMENTS)('broker exposure in %s', (envName) => {
     expect(
       info.SecurityGroups.map((g) => referencedResource(templates, stacks.streaming.stackName, g)),
     ).toEqual([{ stack: networkStack, logicalId: brokerSg }]);
+  });
+
+  /** Every egress rule of a group: inline, and as resources in any stack. */
+  const egressOf = (group: { stack: string; logicalId: string }) => {
+    const inline = (resourceOf(templates, group).Properties?.SecurityGroupEgress ?? []) as Record<
+      string,
+      unknown
+    >[];
+    const rules = [
+      ...inline.map((props) => ({ stack: group.stack, props })),
+      ...[...templates].flatMap(([stack, t]) =>
+        Object.values(t.Resources)
+          .filter((r) => {
+            if (r.Type !== 'AWS::EC2::SecurityGroupEgress') return false;
+            const id = referencedResource(templates, stack, r.Properties?.GroupId);
+            return id?.stack === group.stack && id.logicalId === group.logicalId;
+          })
+          .map((r) => ({ stack, props: r.Properties as Record<string, unknown> })),
+      ),
+    ];
+    return rules.map(({ stack, props }) => ({
+      to: renderValue(
+        templates,
+        stack,
+        props.DestinationSecurityGroupId ?? props.DestinationPrefixListId ?? props.CidrIp ?? props.CidrIpv6,
+      ),
+      port: `${String(props.IpProtocol)} ${String(props.FromPort)}${props.ToPort === props.FromPort ? '' : `-${String(props.ToPort)}`}`,
+      description: String(props.Description),
+    }));
+  };
+  const byTo = (a: { to: string }, b: { to: string }) => a.to.localeCompare(b.to);
+
+  test.each(Object.keys(EXPECTED_EGRESS))(
+    'the %s group reaches the brokers, the endpoints and DynamoDB (its prefix list) only',
+    (component) => {
+      const group = { stack: networkStack, logicalId: logicalId(net.securityGroup(component as never)) };
+      expect(egressOf(group).sort(byTo)).toEqual([...EXPECTED_EGRESS[component]].sort(byTo));
+    },
+  );
+
+  test('no other security group has a prefix-list rule', () => {
+    const withPrefixList = [...templates].flatMap(([stack, t]) =>
+      Object.entries(t.Resources)
+        .filter(([, r]) => r.Type === 'AWS::EC2::SecurityGroup')
+        .flatMap(([id]) =>
+          egressOf({ stack, logicalId: id })
+            .filter((rule) => rule.to.includes('PrefixList'))
+            .map((rule) => [renderValue(templates, stack, { Ref: id }), rule.to]),
+        ),
+    );
+    const ingressFromPrefixList = [...templates].flatMap(([, t]) =>
+      Object.values(t.Resources).flatMap((r) =>
+        [
+          ...(r.Type === 'AWS::EC2::SecurityGroupIngress' ? [r.Properties ?? {}] : []),
+          ...(((r.Type === 'AWS::EC2::SecurityGroup' ? r.Properties?.SecurityGroupIngress : undefined) ??
+            []) as Record<string, unknown>[]),
+        ].filter((p) => p.SourcePrefixListId !== undefined),
+      ),
+    );
+    expect(withPrefixList.sort()).toEqual([
+      ['{network/Network/aggregateSg}', DYNAMODB_PREFIX_LIST],
+      ['{network/Network/enrichSg}', DYNAMODB_PREFIX_LIST],
+    ]);
+    expect(ingressFromPrefixList).toEqual([]);
+  });
+
+  test('the prefix lists are looked up at deploy time by name, with a describe-only policy', () => {
+    const lookups = Object.fromEntries(
+      Object.entries(templates.get(networkStack)!.Resources)
+        .filter(([, r]) => r.Type === 'Custom::ManagedPrefixList')
+        .map(([id, r]) => [
+          renderValue(templates, networkStack, { Ref: id }),
+          ['Create', 'Update'].map((event) => {
+            const sdkCall = JSON.parse(renderValue(templates, networkStack, r.Properties?.[event])) as {
+              action: string;
+              parameters: unknown;
+            };
+            return `${sdkCall.action} ${JSON.stringify(sdkCall.parameters)}`;
+          }),
+        ]),
+    );
+    const call = (service: string) =>
+      `DescribeManagedPrefixListsCommand {"Filters":[{"Name":"prefix-list-name","Values":["com.amazonaws.\${AWS::Region}.${service}"]}]}`;
+    expect(lookups).toEqual({
+      [LOOKUP('dynamodb')]: [call('dynamodb'), call('dynamodb')],
+      [LOOKUP('s3')]: [call('s3'), call('s3')],
+    });
+
+    const statements = roleStatements(templates)
+      .filter((st) => renderValue(templates, st.role.stack, { Ref: st.role.logicalId }) === LOOKUP_ROLE)
+      .map((st) => ({
+        policy: renderValue(templates, st.policy.stack, { Ref: st.policy.logicalId }),
+        effect: st.effect,
+        actions: st.actions,
+        resources: st.resources.map((r) => renderValue(templates, st.role.stack, r)),
+        condition: st.condition,
+      }));
+    expect(statements).toEqual([
+      {
+        policy: '{network/Network/GatewayPrefixLists/LookupRole/DefaultPolicy}',
+        effect: 'Allow',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: ['{network/Network/GatewayPrefixLists/LookupLogs.Arn}'],
+        condition: undefined,
+      },
+      {
+        policy: '{network/Network/GatewayPrefixLists/DescribePolicy}',
+        effect: 'Allow',
+        actions: ['ec2:DescribeManagedPrefixLists'],
+        resources: ['*'],
+        condition: undefined,
+      },
+    ]);
+    expect(
+      roleStatements(templates)
+        .filter((st) => st.actions.some((a) => a.startsWith('ec2:DescribeManagedPrefixLists')))
+        .map((st) => renderValue(templates, st.role.stack, { Ref: st.role.logicalId })),
+    ).toEqual([LOOKUP_ROLE]);
   });
 });

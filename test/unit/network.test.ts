@@ -1,5 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { COMPONENT_NAMES, COMPONENTS, MSK_PORTS } from '../../lib/network/components';
+import { COMPONENT_NAMES, COMPONENTS, componentGateways, MSK_PORTS } from '../../lib/network/components';
 import { configFor, ENVIRONMENTS, synthEnvironment, type SynthesizedEnvironment } from '../support/synth';
 
 type SgRule = {
@@ -68,7 +68,8 @@ describe.each(ENVIRONMENTS)('network in %s', (envName) => {
     const ingress = Object.values(synth.network.findResources('AWS::EC2::SecurityGroupIngress'))
       .map((r) => (r as { Properties: SgRule & { GroupId: unknown } }).Properties)
       .filter((p) => JSON.stringify(p.GroupId) === JSON.stringify(brokerSg));
-    expect(ingress).toHaveLength(COMPONENT_NAMES.length);
+    // One rule per component, and the event source mappings' rule from the brokers' own group.
+    expect(ingress).toHaveLength(COMPONENT_NAMES.length + 1);
     for (const rule of ingress) {
       expect(rule.CidrIp).toBeUndefined();
       expect(rule.SourceSecurityGroupId).toBeDefined();
@@ -89,7 +90,7 @@ describe.each(ENVIRONMENTS)('network in %s', (envName) => {
     }
   });
 
-  test('each component reaches the brokers on its port and the endpoints on 443, nothing else', () => {
+  test('each component reaches the brokers on its port, the endpoints and its gateways on 443, nothing else', () => {
     for (const name of COMPONENT_NAMES) {
       const sg = synth.stacks.network.resolve(
         synth.stacks.network.network.securityGroup(name).securityGroupId,
@@ -97,7 +98,14 @@ describe.each(ENVIRONMENTS)('network in %s', (envName) => {
       const egress = Object.values(synth.network.findResources('AWS::EC2::SecurityGroupEgress'))
         .map((r) => (r as { Properties: SgRule & { GroupId: unknown } }).Properties)
         .filter((p) => JSON.stringify(p.GroupId) === JSON.stringify(sg));
-      expect(egress.map((e) => e.FromPort).sort()).toEqual([443, MSK_PORTS[COMPONENTS[name].auth]].sort());
+      // The aggregate function also reaches the search domain (network-exposure.test.ts has the rules).
+      const expected = [
+        MSK_PORTS[COMPONENTS[name].auth],
+        443,
+        ...componentGateways(name).map(() => 443),
+        ...(name === 'aggregate' ? [443] : []),
+      ];
+      expect(egress.map((e) => e.FromPort).sort()).toEqual(expected.sort());
     }
   });
 
