@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -22,11 +23,12 @@ export type GatewayService = keyof typeof GATEWAY_SERVICES;
 export class GatewayPrefixLists extends Construct {
   private readonly ids: Record<GatewayService, string>;
 
-  constructor(scope: Construct, id: string) {
+  /** `logRemovalPolicy`: the lookup's log group follows the environment's data rule (RETAIN in prod). */
+  constructor(scope: Construct, id: string, props: { readonly logRemovalPolicy: RemovalPolicy }) {
     super(scope, id);
     const logGroup = new logs.LogGroup(this, 'LookupLogs', {
       retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: props.logRemovalPolicy,
     });
     // An own role instead of the provider's default managed policy.
     const role = new iam.Role(this, 'LookupRole', {

@@ -74,7 +74,9 @@ export class PlatformNetwork extends Construct {
     });
 
     // Gateway endpoints have no security group: a component reaches one through its prefix list.
-    this.gatewayPrefixLists = new GatewayPrefixLists(this, 'GatewayPrefixLists');
+    this.gatewayPrefixLists = new GatewayPrefixLists(this, 'GatewayPrefixLists', {
+      logRemovalPolicy: retainOrDestroy,
+    });
 
     const groups: Partial<Record<ComponentName, ec2.SecurityGroup>> = {};
     for (const name of COMPONENT_NAMES) {

@@ -46,7 +46,12 @@ describe('built-in CloudFormation template validation', () => {
     expect(findings).toEqual([]);
     expect(assembly.stacks.map((s) => s.stackName).sort()).toEqual(
       ['dev', 'prod', 'staging']
-        .flatMap((e) => [`streaming-${e}-network`, `streaming-${e}-streaming`, `streaming-${e}-sources`])
+        .flatMap((e) => [
+          `streaming-${e}-network`,
+          `streaming-${e}-streaming`,
+          `streaming-${e}-sources`,
+          `streaming-${e}-events`,
+        ])
         .sort(),
     );
   });

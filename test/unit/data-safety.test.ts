@@ -44,6 +44,29 @@ describe("prod keeps the sources' data", () => {
   });
 });
 
+describe("prod keeps the events path's data", () => {
+  const { events } = synthEnvironment('prod');
+
+  test.each(['AWS::DynamoDB::Table', 'AWS::OpenSearchService::Domain', 'AWS::Logs::LogGroup'])(
+    '%s is retained',
+    (type) => {
+      const policies = deletionPolicies(events, type);
+      expect(policies.length).toBeGreaterThan(0);
+      expect(new Set(policies)).toEqual(new Set(['Retain']));
+    },
+  );
+
+  test('the state tables keep point-in-time recovery', () => {
+    const tables = Object.values(events.findResources('AWS::DynamoDB::Table')) as {
+      Properties: { PointInTimeRecoverySpecification?: unknown };
+    }[];
+    expect(tables.map((t) => t.Properties.PointInTimeRecoverySpecification)).toEqual([
+      { PointInTimeRecoveryEnabled: true },
+      { PointInTimeRecoveryEnabled: true },
+    ]);
+  });
+});
+
 describe('dev may destroy its data, but never its topics silently', () => {
   const { streaming } = synthEnvironment('dev');
 
