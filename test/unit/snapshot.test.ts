@@ -3,7 +3,7 @@ import { ENVIRONMENTS, synthEnvironment } from '../support/synth';
 
 /** Snapshots are extra: each sits beside specific assertions. Asset hashes are masked. */
 describe.each(ENVIRONMENTS)('%s templates', (envName) => {
-  const { network, streaming, sources } = synthEnvironment(envName);
+  const { network, streaming, sources, events } = synthEnvironment(envName);
 
   test('network stack', () => {
     network.resourceCountIs('AWS::EC2::VPC', 1);
@@ -19,5 +19,12 @@ describe.each(ENVIRONMENTS)('%s templates', (envName) => {
   test('sources stack', () => {
     sources.resourceCountIs('AWS::ApiGateway::RestApi', 1);
     expect(sources.toJSON()).toMatchSnapshot();
+  });
+
+  test('events stack', () => {
+    // enrich reads two topics, aggregate one: one mapping per topic (test/unit/events.test.ts).
+    events.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
+    events.resourceCountIs('AWS::OpenSearchService::Domain', 1);
+    expect(events.toJSON()).toMatchSnapshot();
   });
 });
