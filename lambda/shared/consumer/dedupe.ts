@@ -8,7 +8,13 @@
  * counts as absent.
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type PutCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { tracer } from '../powertools';
 import { forEachLimited } from './concurrency';
 import { STATE_TABLE } from './state-table';
@@ -121,7 +127,14 @@ async function claimOne(
 ): Promise<ClaimDecision> {
   const nowSeconds = Math.floor(options.now / 1000);
   const staleBefore = options.now - options.leaseSeconds * 1000;
-  for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+  /** Writes this position's claim if the condition holds; false when it does not. */
+  const putClaim = async (
+    condition: Pick<
+      PutCommandInput,
+      'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+    >,
+    earlier?: readonly RecordPosition[],
+  ): Promise<boolean> => {
     try {
       await doc.send(
         new PutCommand({
@@ -133,20 +146,25 @@ async function claimOne(
             offset: position.offset,
             applied: false,
             claimedAt: options.now,
+            ...withEarlier(earlier),
             [STATE_TABLE.ttlAttribute]: nowSeconds + options.horizonSeconds,
           },
-          ConditionExpression: 'attribute_not_exists(#pk) OR #exp < :nowSeconds',
-          ExpressionAttributeNames: {
-            '#pk': STATE_TABLE.partitionKey,
-            '#exp': STATE_TABLE.ttlAttribute,
-          },
-          ExpressionAttributeValues: { ':nowSeconds': nowSeconds },
+          ...condition,
         }),
       );
-      return { kind: 'proceed' };
+      return true;
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
     }
+  };
+  for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+    const fresh = await putClaim({
+      ConditionExpression: 'attribute_not_exists(#pk) OR #exp < :nowSeconds',
+      ExpressionAttributeNames: { '#pk': STATE_TABLE.partitionKey, '#exp': STATE_TABLE.ttlAttribute },
+      ExpressionAttributeValues: { ':nowSeconds': nowSeconds },
+    });
+    if (fresh) return { kind: 'proceed' };
     const { Item } = await doc.send(
       new GetCommand({
         TableName: options.table,
@@ -164,42 +182,28 @@ async function claimOne(
     // The attempt at `firstSeen` died after its lease: take the claim over from exactly that item,
     // remembering where it was (its effects may be partly committed).
     const earlier = [...(item.earlier ?? []), firstSeen].slice(-MAX_EARLIER_POSITIONS);
-    try {
-      await doc.send(
-        new PutCommand({
-          TableName: options.table,
-          Item: {
-            ...claimKey(eventId, options.consumer),
-            topic: position.topic,
-            partition: position.partition,
-            offset: position.offset,
-            applied: false,
-            claimedAt: options.now,
-            earlier,
-            [STATE_TABLE.ttlAttribute]: nowSeconds + options.horizonSeconds,
-          },
-          ConditionExpression:
-            '#topic = :topic AND #partition = :partition AND #offset = :offset AND #applied = :false AND #claimedAt = :claimedAt',
-          ExpressionAttributeNames: {
-            '#topic': 'topic',
-            '#partition': 'partition',
-            '#offset': 'offset',
-            '#applied': 'applied',
-            '#claimedAt': 'claimedAt',
-          },
-          ExpressionAttributeValues: {
-            ':topic': item.topic,
-            ':partition': item.partition,
-            ':offset': item.offset,
-            ':false': false,
-            ':claimedAt': item.claimedAt,
-          },
-        }),
-      );
-      return { kind: 'proceed', earlier };
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
+    const taken = await putClaim(
+      {
+        ConditionExpression:
+          '#topic = :topic AND #partition = :partition AND #offset = :offset AND #applied = :false AND #claimedAt = :claimedAt',
+        ExpressionAttributeNames: {
+          '#topic': 'topic',
+          '#partition': 'partition',
+          '#offset': 'offset',
+          '#applied': 'applied',
+          '#claimedAt': 'claimedAt',
+        },
+        ExpressionAttributeValues: {
+          ':topic': item.topic,
+          ':partition': item.partition,
+          ':offset': item.offset,
+          ':false': false,
+          ':claimedAt': item.claimedAt,
+        },
+      },
+      earlier,
+    );
+    if (taken) return { kind: 'proceed', earlier };
   }
   throw new Error(`the claim of event ${eventId} kept changing under ${CLAIM_ATTEMPTS} attempts`);
 }
