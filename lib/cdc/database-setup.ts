@@ -7,7 +7,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
 import { PlatformFunction } from '../lambda/platform-function';
-import { NagSuppressions } from '../private/nag';
+import { acknowledgeProviderFramework, NagSuppressions } from '../private/nag';
 import { grantSecretRead } from '../security/secret-access';
 import { DEFAULT_REPLICATION_USER } from './source-database';
 
@@ -87,24 +87,6 @@ export class SourceDatabaseSetup extends Construct {
         ReplicationSecretArn: this.replicationSecret.secretArn,
       },
     });
-    NagSuppressions.addResourceSuppressions(
-      provider,
-      [
-        {
-          id: 'AwsSolutions-IAM4',
-          reason:
-            'The CDK provider framework function uses the AWS-managed basic execution policy; it only invokes the set-up function.',
-        },
-        {
-          id: 'AwsSolutions-IAM5',
-          reason: 'The provider framework may invoke any version of the set-up function (its ARN with :*).',
-        },
-        {
-          id: 'AwsSolutions-L1',
-          reason: "The provider framework function's runtime is chosen by aws-cdk-lib.",
-        },
-      ],
-      true,
-    );
+    acknowledgeProviderFramework(provider, 'the set-up function');
   }
 }

@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
 import { OPENSEARCH_ENGINE_VERSION } from '../config/versions';
 import { PlatformFunction } from '../lambda/platform-function';
-import { NagSuppressions } from '../private/nag';
+import { acknowledgeProviderFramework, NagSuppressions } from '../private/nag';
 
 /** The aggregates' index prefix (lambda/shared/search/index-name.ts). */
 export const AGGREGATES_INDEX_PREFIX = 'events-aggregates';
@@ -187,25 +187,7 @@ export class SearchDomain extends Construct {
     });
     setup.node.addDependency(this.domain);
 
-    NagSuppressions.addResourceSuppressions(
-      provider,
-      [
-        {
-          id: 'AwsSolutions-IAM4',
-          reason:
-            'The CDK provider framework function uses the AWS-managed basic execution policy; it only invokes the set-up function.',
-        },
-        {
-          id: 'AwsSolutions-IAM5',
-          reason: 'The provider framework may invoke any version of the set-up function (its ARN with :*).',
-        },
-        {
-          id: 'AwsSolutions-L1',
-          reason: "The provider framework function's runtime is chosen by aws-cdk-lib.",
-        },
-      ],
-      true,
-    );
+    acknowledgeProviderFramework(provider, 'the set-up function');
     NagSuppressions.addResourceSuppressions(
       this.setupFunction.role,
       [

@@ -2,7 +2,7 @@ import { CustomResource, Duration } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { NagSuppressions } from '../private/nag';
+import { acknowledgeProviderFramework } from '../private/nag';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
 import { PlatformFunction } from '../lambda/platform-function';
@@ -55,24 +55,6 @@ export class KafkaAcls extends Construct {
       resourceType: 'Custom::KafkaAcls',
       properties: { Acls: JSON.stringify(props.acls) },
     });
-    NagSuppressions.addResourceSuppressions(
-      provider,
-      [
-        {
-          id: 'AwsSolutions-IAM4',
-          reason:
-            'The CDK provider framework function uses the AWS-managed basic execution policy; it only invokes the ACL function.',
-        },
-        {
-          id: 'AwsSolutions-IAM5',
-          reason: 'The provider framework may invoke any version of the ACL function (its ARN with :*).',
-        },
-        {
-          id: 'AwsSolutions-L1',
-          reason: "The provider framework function's runtime is chosen by aws-cdk-lib.",
-        },
-      ],
-      true,
-    );
+    acknowledgeProviderFramework(provider, 'the ACL function');
   }
 }
