@@ -107,10 +107,16 @@ export class MskConsumer extends Construct {
     for (const source of CONSUMER_SOURCES[consumer])
       catalog.grantConsume(source, consumerGroupId(consumer, source), fn);
     for (const target of [...props.produces, props.deadLetterTopic]) catalog.grantProduce(target, fn);
-    // What the event source mapping reads about the cluster (what AWSLambdaMSKExecutionRole grants, scoped).
+    // What the event source mapping reads about the cluster: the control-plane actions of
+    // AWSLambdaMSKExecutionRole, scoped, and the cluster configuration its IAM-authenticated
+    // pollers describe (the Lambda guide's list for IAM authentication).
     fn.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['kafka:DescribeClusterV2', 'kafka:GetBootstrapBrokers'],
+        actions: [
+          'kafka:DescribeClusterV2',
+          'kafka:GetBootstrapBrokers',
+          'kafka-cluster:DescribeClusterDynamicConfiguration',
+        ],
         resources: [cluster.clusterArn],
       }),
     );

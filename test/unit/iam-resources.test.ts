@@ -20,6 +20,7 @@ const MSK_CONSUMER_COMMON = {
   'kafka-cluster:Connect': [CLUSTER],
   'kafka-cluster:DescribeCluster': [CLUSTER],
   'kafka-cluster:WriteDataIdempotently': [CLUSTER],
+  'kafka-cluster:DescribeClusterDynamicConfiguration': [CLUSTER],
   'kafka:DescribeClusterV2': [CLUSTER],
   'kafka:GetBootstrapBrokers': [CLUSTER],
   'kms:Decrypt': [KEY_VIA_DYNAMODB],

@@ -113,7 +113,9 @@ describe('bodies', () => {
           allowed_actions: [
             'indices:data/write/bulk*',
             'indices:data/write/index',
+            'indices:admin/auto_create',
             'indices:admin/create',
+            'indices:admin/mapping/auto_put',
             'indices:admin/mapping/put',
           ],
         },

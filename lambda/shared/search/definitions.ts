@@ -121,7 +121,10 @@ export function ismPolicy(spec: SearchSetupSpec) {
  * The writer role (PUT `_plugins/_security/api/roles/events_aggregates_writer`): bulk index
  * operations on `<prefix>-*`, creating the month's index on its first write and mapping a new
  * currency under `revenueCents`. No read, delete or update. The bulk action is checked once at the
- * cluster level, then per shard on each index.
+ * cluster level, then per shard on each index. A bulk creates a missing index through
+ * `indices:admin/auto_create` and maps a new field through `indices:admin/mapping/auto_put` (the
+ * action names of OpenSearch's AutoCreateAction and AutoPutMappingAction); the explicit create and
+ * put-mapping actions are kept for clients that create the index first.
  */
 export function writerRole(spec: SearchSetupSpec) {
   return {
@@ -132,7 +135,9 @@ export function writerRole(spec: SearchSetupSpec) {
         allowed_actions: [
           'indices:data/write/bulk*',
           'indices:data/write/index',
+          'indices:admin/auto_create',
           'indices:admin/create',
+          'indices:admin/mapping/auto_put',
           'indices:admin/mapping/put',
         ],
       },
