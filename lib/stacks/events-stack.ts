@@ -70,7 +70,6 @@ export class EventsStack extends Stack {
       environment: {
         ENRICHED_TOPIC: catalog.name('eventsEnriched'),
         AGGREGATES_TOPIC: catalog.name('eventsAggregates'),
-        MAX_MESSAGE_BYTES: String(catalog.topic('eventsEnriched').settings.maxMessageBytes),
         WINDOWS: config.events.windows.join(','),
         DIMENSIONS: config.events.dimensions.join(','),
         ALLOWED_LATENESS_SECONDS: String(config.events.allowedLatenessSeconds),

@@ -113,7 +113,6 @@ describe.each([
       ...common('aggregate', topicName('dlqAggregate'), 'aggregateTable'),
       ENRICHED_TOPIC: topicName('eventsEnriched'),
       AGGREGATES_TOPIC: topicName('eventsAggregates'),
-      MAX_MESSAGE_BYTES: String(1_048_576),
       WINDOWS: 'PT1M,PT1H',
       DIMENSIONS: 'type,country',
       ALLOWED_LATENESS_SECONDS: '300',
