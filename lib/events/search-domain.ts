@@ -180,7 +180,9 @@ export class SearchDomain extends Construct {
         Endpoint: this.endpoint,
         IndexPrefix: this.indexPrefix,
         Shards: String(Math.max(1, sizing.dataNodes)),
-        Replicas: String(sizing.dataNodes > 1 ? 1 : 0),
+        // Multi-AZ with standby keeps copies in multiples of three (a primary and two replicas);
+        // otherwise one replica when there is a second node to hold it.
+        Replicas: String(sizing.multiAzWithStandby ? 2 : sizing.dataNodes > 1 ? 1 : 0),
         RetentionDays: String(sizing.indexRetentionDays),
         WriterRoleArns: stack.toJsonString(props.writerRoles.map((r) => r.roleArn)),
       },

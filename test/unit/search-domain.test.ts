@@ -158,8 +158,9 @@ describe.each(['dev', 'prod'])('%s', (envName) => {
   test('the custom resource applies the set-up with the config', () => {
     template.hasResourceProperties('Custom::SearchSetup', {
       IndexPrefix: 'events-aggregates',
-      RetentionDays: String(config.events.opensearch.indexRetentionDays),
-      Replicas: config.events.opensearch.dataNodes > 1 ? '1' : '0',
+      RetentionDays: { dev: '30', prod: '400' }[envName],
+      // dev: one node, no replica; prod: multi-AZ with standby, three copies of every shard.
+      Replicas: { dev: '0', prod: '2' }[envName],
     });
   });
 
