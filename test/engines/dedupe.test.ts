@@ -123,6 +123,40 @@ test('a claim older than the lease and not applied is taken over; the old attemp
   expect(await markApplied(dynamo.client, { table: TABLE, consumer: 'aggregate' }, replay)).toEqual([]);
 });
 
+test('a retry at the same position renews the lease of its unapplied claim; an applied claim is left as it is', async () => {
+  const first = [{ eventId: 'e-renew', position: at(0, 90) }];
+  await claimEvents(dynamo.client, options(NOW), first);
+  const retried = NOW + LEASE * 1000 - 1;
+  expect(await decideClaims(dynamo.client, options(retried), first)).toEqual([{ kind: 'proceed' }]);
+  expect(await stored('e-renew')).toEqual({
+    pk: 'event#e-renew',
+    sk: 'aggregate',
+    topic: TOPIC,
+    partition: 0,
+    offset: 90,
+    applied: false,
+    claimedAt: retried,
+    expiresAt: NOW / 1000 + HORIZON,
+  });
+  // Past the first claim's lease but within the renewed one: another copy is in flight, not a takeover.
+  const elsewhere = [{ eventId: 'e-renew', position: at(3, 9) }];
+  expect(await decideClaims(dynamo.client, options(NOW + LEASE * 1000 + 1), elsewhere)).toEqual([
+    { kind: 'in_flight', firstSeen: at(0, 90) },
+  ]);
+  expect(await markApplied(dynamo.client, { table: TABLE, consumer: 'aggregate' }, first)).toEqual([]);
+  expect(await decideClaims(dynamo.client, options(retried + 5000), first)).toEqual([{ kind: 'proceed' }]);
+  expect(await stored('e-renew')).toEqual({
+    pk: 'event#e-renew',
+    sk: 'aggregate',
+    topic: TOPIC,
+    partition: 0,
+    offset: 90,
+    applied: true,
+    claimedAt: retried,
+    expiresAt: NOW / 1000 + HORIZON,
+  });
+});
+
 test('a claim taken over twice remembers both dead attempts, oldest first', async () => {
   await claimEvents(dynamo.client, options(NOW), [{ eventId: 'e-twice', position: at(0, 60) }]);
   const second = NOW + LEASE * 1000 + 1;

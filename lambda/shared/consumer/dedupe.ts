@@ -118,6 +118,45 @@ function withEarlier(earlier: readonly RecordPosition[] | undefined): {
   return earlier && earlier.length > 0 ? { earlier } : {};
 }
 
+/** Sets `claimedAt` to now if the claim is still this unapplied one; false when it changed. */
+async function renewClaim(
+  doc: DynamoDBDocumentClient,
+  options: ClaimOptions,
+  eventId: string,
+  item: ClaimItem,
+): Promise<boolean> {
+  try {
+    await doc.send(
+      new UpdateCommand({
+        TableName: options.table,
+        Key: claimKey(eventId, options.consumer),
+        UpdateExpression: 'SET #claimedAt = :now',
+        ConditionExpression:
+          '#topic = :topic AND #partition = :partition AND #offset = :offset AND #applied = :false AND #claimedAt = :claimedAt',
+        ExpressionAttributeNames: {
+          '#topic': 'topic',
+          '#partition': 'partition',
+          '#offset': 'offset',
+          '#applied': 'applied',
+          '#claimedAt': 'claimedAt',
+        },
+        ExpressionAttributeValues: {
+          ':now': options.now,
+          ':topic': item.topic,
+          ':partition': item.partition,
+          ':offset': item.offset,
+          ':false': false,
+          ':claimedAt': item.claimedAt,
+        },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+}
+
 /** One event's claim: put it if absent, expired or stale, else decide from the stored claim. */
 async function claimOne(
   doc: DynamoDBDocumentClient,
@@ -176,7 +215,13 @@ async function claimOne(
     // Deleted, expired or gone stale since the refused write: claim again.
     if (!item || item.expiresAt < nowSeconds) continue;
     const firstSeen: RecordPosition = { topic: item.topic, partition: item.partition, offset: item.offset };
-    if (samePosition(firstSeen, position)) return { kind: 'proceed', ...withEarlier(item.earlier) };
+    if (samePosition(firstSeen, position)) {
+      // A retry of the same record renews the lease of its unapplied claim, so that a long outage
+      // retried by the mapping does not make the claim look abandoned.
+      if (item.applied || item.claimedAt >= options.now || (await renewClaim(doc, options, eventId, item)))
+        return { kind: 'proceed', ...withEarlier(item.earlier) };
+      continue; // the claim changed since the read
+    }
     if (item.applied) return { kind: 'duplicate', firstSeen };
     if (item.claimedAt >= staleBefore) return { kind: 'in_flight', firstSeen };
     // The attempt at `firstSeen` died after its lease: take the claim over from exactly that item,
