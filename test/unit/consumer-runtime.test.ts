@@ -339,6 +339,30 @@ describe('partitions', () => {
     ]);
   });
 
+  test("each partition's context gives its batch range: every record of the partition in the event, dead-lettered ones included", async () => {
+    const ranges: Record<number, { first: number; last: number }> = {};
+    const h = harness({
+      apply: (records, context) => {
+        ranges[records[0]!.partition] = context.range;
+        return Promise.resolve();
+      },
+    });
+    await h.handler(
+      eventOf(
+        record(1, 13, 'nope'),
+        record(1, 10, ok('c', 3)),
+        record(0, 5, ok('a', 1)),
+        record(1, 9, JSON.stringify({ eventId: 'e9' })),
+        record(1, 11, ok('d', 4)),
+      ),
+    );
+    expect([...h.applied].sort((a, b) => a.partition - b.partition)).toEqual([
+      { partition: 0, offsets: [5] },
+      { partition: 1, offsets: [10, 11] },
+    ]);
+    expect(ranges).toEqual({ 0: { first: 5, last: 5 }, 1: { first: 9, last: 13 } });
+  });
+
   test('a failing partition is retried with the same records (full-jitter backoff) until it succeeds', async () => {
     let failures = 2;
     const h = harness({

@@ -283,6 +283,12 @@ export function deadLetterMessage(
   };
 }
 
+/** The offsets of all the partition's records in the invocation, valid and refused. */
+function rangeOf(p: PartitionWork): { first: number; last: number } {
+  const offsets = [...p.valid.map((r) => r.offset), ...p.refused.map((r) => r.raw.offset)];
+  return { first: Math.min(...offsets), last: Math.max(...offsets) };
+}
+
 /** The raw form of a decoded record, for a consumer's own dead-letter (`processing_error`). */
 function rawOf(record: SourceRecord<unknown>, original: Map<string, MSKRecord>): MSKRecord {
   const raw = original.get(`${record.topic}\u0000${record.partition}\u0000${record.offset}`);
@@ -393,6 +399,7 @@ export function createMskHandler(
               ),
             count: (metric, value = 1) => metrics.addMetric(metric, MetricUnit.Count, value),
             now,
+            range: rangeOf(p),
           };
           await withRetries(p, started, () => definition.apply(p.valid, partitionContext));
         }),

@@ -54,6 +54,11 @@ export interface PartitionContext {
   count(metric: string, value?: number): void;
   /** The invocation's clock (epoch ms); tests inject one. */
   now(): number;
+  /**
+   * The lowest and highest offsets of the partition's records in this invocation, the dead-lettered
+   * ones included: the partition batch's range.
+   */
+  readonly range: { readonly first: number; readonly last: number };
 }
 
 /**
