@@ -65,7 +65,7 @@ export class EventsStack extends Stack {
       deadLetterTopic: 'dlqAggregate',
       produces: ['eventsAggregates'],
       table: this.aggregateTable,
-      tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      tableActions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       securityGroup: network.securityGroup('aggregate'),
       environment: {
         ENRICHED_TOPIC: catalog.name('eventsEnriched'),

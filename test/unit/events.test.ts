@@ -151,7 +151,8 @@ describe.each([
     ]);
     expect(dynamo('aggregate')).toEqual([
       {
-        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        // BatchGetItem: the consistent re-read of the windows it has just produced.
+        Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         Resource: arn('aggregateTable'),
       },
     ]);
