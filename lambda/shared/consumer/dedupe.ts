@@ -118,43 +118,65 @@ function withEarlier(earlier: readonly RecordPosition[] | undefined): {
   return earlier && earlier.length > 0 ? { earlier } : {};
 }
 
-/** Sets `claimedAt` to now if the claim is still this unapplied one; false when it changed. */
-async function renewClaim(
+/** The condition "the claim is still exactly this unapplied item" (nothing changed it since it was read). */
+function unchangedClaim(item: ClaimItem): {
+  ConditionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Record<string, unknown>;
+} {
+  return {
+    ConditionExpression:
+      '#topic = :topic AND #partition = :partition AND #offset = :offset AND #applied = :false AND #claimedAt = :claimedAt',
+    ExpressionAttributeNames: {
+      '#topic': 'topic',
+      '#partition': 'partition',
+      '#offset': 'offset',
+      '#applied': 'applied',
+      '#claimedAt': 'claimedAt',
+    },
+    ExpressionAttributeValues: {
+      ':topic': item.topic,
+      ':partition': item.partition,
+      ':offset': item.offset,
+      ':false': false,
+      ':claimedAt': item.claimedAt,
+    },
+  };
+}
+
+/** Sends a conditional write: true when written, false when its condition did not hold. */
+async function conditionally(
   doc: DynamoDBDocumentClient,
-  options: ClaimOptions,
-  eventId: string,
-  item: ClaimItem,
+  command: PutCommand | UpdateCommand,
 ): Promise<boolean> {
   try {
-    await doc.send(
-      new UpdateCommand({
-        TableName: options.table,
-        Key: claimKey(eventId, options.consumer),
-        UpdateExpression: 'SET #claimedAt = :now',
-        ConditionExpression:
-          '#topic = :topic AND #partition = :partition AND #offset = :offset AND #applied = :false AND #claimedAt = :claimedAt',
-        ExpressionAttributeNames: {
-          '#topic': 'topic',
-          '#partition': 'partition',
-          '#offset': 'offset',
-          '#applied': 'applied',
-          '#claimedAt': 'claimedAt',
-        },
-        ExpressionAttributeValues: {
-          ':now': options.now,
-          ':topic': item.topic,
-          ':partition': item.partition,
-          ':offset': item.offset,
-          ':false': false,
-          ':claimedAt': item.claimedAt,
-        },
-      }),
-    );
+    if (command instanceof PutCommand) await doc.send(command);
+    else await doc.send(command);
     return true;
   } catch (err) {
     if (err instanceof ConditionalCheckFailedException) return false;
     throw err;
   }
+}
+
+/** Sets `claimedAt` to now if the claim is still this unapplied one; false when it changed. */
+function renewClaim(
+  doc: DynamoDBDocumentClient,
+  options: ClaimOptions,
+  eventId: string,
+  item: ClaimItem,
+): Promise<boolean> {
+  const unchanged = unchangedClaim(item);
+  return conditionally(
+    doc,
+    new UpdateCommand({
+      TableName: options.table,
+      Key: claimKey(eventId, options.consumer),
+      UpdateExpression: 'SET #claimedAt = :now',
+      ...unchanged,
+      ExpressionAttributeValues: { ...unchanged.ExpressionAttributeValues, ':now': options.now },
+    }),
+  );
 }
 
 /** One event's claim: put it if absent, expired or stale, else decide from the stored claim. */
@@ -167,36 +189,30 @@ async function claimOne(
   const nowSeconds = Math.floor(options.now / 1000);
   const staleBefore = options.now - options.leaseSeconds * 1000;
   /** Writes this position's claim if the condition holds; false when it does not. */
-  const putClaim = async (
+  const putClaim = (
     condition: Pick<
       PutCommandInput,
       'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
     >,
     earlier?: readonly RecordPosition[],
-  ): Promise<boolean> => {
-    try {
-      await doc.send(
-        new PutCommand({
-          TableName: options.table,
-          Item: {
-            ...claimKey(eventId, options.consumer),
-            topic: position.topic,
-            partition: position.partition,
-            offset: position.offset,
-            applied: false,
-            claimedAt: options.now,
-            ...withEarlier(earlier),
-            [STATE_TABLE.ttlAttribute]: nowSeconds + options.horizonSeconds,
-          },
-          ...condition,
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
-  };
+  ): Promise<boolean> =>
+    conditionally(
+      doc,
+      new PutCommand({
+        TableName: options.table,
+        Item: {
+          ...claimKey(eventId, options.consumer),
+          topic: position.topic,
+          partition: position.partition,
+          offset: position.offset,
+          applied: false,
+          claimedAt: options.now,
+          ...withEarlier(earlier),
+          [STATE_TABLE.ttlAttribute]: nowSeconds + options.horizonSeconds,
+        },
+        ...condition,
+      }),
+    );
   for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
     const fresh = await putClaim({
       ConditionExpression: 'attribute_not_exists(#pk) OR #exp < :nowSeconds',
@@ -227,27 +243,7 @@ async function claimOne(
     // The attempt at `firstSeen` died after its lease: take the claim over from exactly that item,
     // remembering where it was (its effects may be partly committed).
     const earlier = [...(item.earlier ?? []), firstSeen].slice(-MAX_EARLIER_POSITIONS);
-    const taken = await putClaim(
-      {
-        ConditionExpression:
-          '#topic = :topic AND #partition = :partition AND #offset = :offset AND #applied = :false AND #claimedAt = :claimedAt',
-        ExpressionAttributeNames: {
-          '#topic': 'topic',
-          '#partition': 'partition',
-          '#offset': 'offset',
-          '#applied': 'applied',
-          '#claimedAt': 'claimedAt',
-        },
-        ExpressionAttributeValues: {
-          ':topic': item.topic,
-          ':partition': item.partition,
-          ':offset': item.offset,
-          ':false': false,
-          ':claimedAt': item.claimedAt,
-        },
-      },
-      earlier,
-    );
+    const taken = await putClaim(unchangedClaim(item), earlier);
     if (taken) return { kind: 'proceed', earlier };
   }
   throw new Error(`the claim of event ${eventId} kept changing under ${CLAIM_ATTEMPTS} attempts`);
@@ -324,31 +320,28 @@ export async function markApplied(
   const doc = documentClient(client);
   const lost: RecordPosition[] = [];
   await forEachLimited(records, CLAIM_CONCURRENCY, async ({ eventId, position }) => {
-    try {
-      await doc.send(
-        new UpdateCommand({
-          TableName: options.table,
-          Key: claimKey(eventId, options.consumer),
-          UpdateExpression: 'SET #applied = :true',
-          ConditionExpression: '#topic = :topic AND #partition = :partition AND #offset = :offset',
-          ExpressionAttributeNames: {
-            '#applied': 'applied',
-            '#topic': 'topic',
-            '#partition': 'partition',
-            '#offset': 'offset',
-          },
-          ExpressionAttributeValues: {
-            ':true': true,
-            ':topic': position.topic,
-            ':partition': position.partition,
-            ':offset': position.offset,
-          },
-        }),
-      );
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      lost.push(position);
-    }
+    const marked = await conditionally(
+      doc,
+      new UpdateCommand({
+        TableName: options.table,
+        Key: claimKey(eventId, options.consumer),
+        UpdateExpression: 'SET #applied = :true',
+        ConditionExpression: '#topic = :topic AND #partition = :partition AND #offset = :offset',
+        ExpressionAttributeNames: {
+          '#applied': 'applied',
+          '#topic': 'topic',
+          '#partition': 'partition',
+          '#offset': 'offset',
+        },
+        ExpressionAttributeValues: {
+          ':true': true,
+          ':topic': position.topic,
+          ':partition': position.partition,
+          ':offset': position.offset,
+        },
+      }),
+    );
+    if (!marked) lost.push(position);
   });
   return lost;
 }
