@@ -137,6 +137,8 @@ export class PlatformFunction extends Construct {
       // the role's default policy.
       environment: {
         ...(props.sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+        // The `service` of every log line, metric and trace segment Powertools writes.
+        POWERTOOLS_SERVICE_NAME: `${props.config.platformName}-${props.config.envName}-${props.handlerDir.replace(/\//g, '-')}`,
         ...props.environment,
       },
       vpc: props.vpc,

@@ -109,8 +109,16 @@ describe.each(ENVIRONMENTS)('app-event ingest in %s', (envName) => {
       Object.keys(variables)
         .filter((k) => k !== 'NODE_OPTIONS')
         .sort(),
-    ).toEqual(['BOOTSTRAP_BROKERS', 'EVENTS_TOPIC', 'KAFKA_AUTH', 'MAX_BATCH_SIZE', 'MAX_MESSAGE_BYTES']);
+    ).toEqual([
+      'BOOTSTRAP_BROKERS',
+      'EVENTS_TOPIC',
+      'KAFKA_AUTH',
+      'MAX_BATCH_SIZE',
+      'MAX_MESSAGE_BYTES',
+      'POWERTOOLS_SERVICE_NAME',
+    ]);
     expect(variables).toMatchObject({
+      POWERTOOLS_SERVICE_NAME: `streaming-${config.envName}-ingest`,
       EVENTS_TOPIC: 'events.user',
       MAX_BATCH_SIZE: String(config.ingest.maxBatchSize),
       MAX_MESSAGE_BYTES: '1048576', // cdk.json: topicDefaults.maxMessageBytes 1MiB in every environment
