@@ -21,14 +21,24 @@
  * the orders of a cdc.orders batch through the same handler, untimed.
  *
  * The floors, per topic-partition concurrently as the runtime runs them, with the same concurrency
- * limits: base64 decode and JSON.parse of every record; the same conditional writes straight to
- * dynalite with the low-level client (enrich: a claim PutItem per event, a byUser Query per user, a
- * mark-applied UpdateItem per event; aggregate: the claim PutItems, one conditional PutItem per
- * window item of the same size and shape, the mark-applied UpdateItems); one raw kafkajs send per
- * partition group of the same output records (idempotent producer, acks -1, as kafka-client.ts
- * makes it); for aggregate one raw `_bulk` (fetch) per partition group of the same window documents.
- * Not in a floor: schema validation, the orders view, the window merge, HyperLogLog, logging and
- * metrics (the handler's own work). Powertools metrics output is off (one EMF line per invocation).
+ * limits: base64 decode and JSON.parse of every record; the handler's DynamoDB calls, in its order,
+ * sent straight to dynalite with the low-level client (same operations, conditions, consistency
+ * and item sizes; the floor requests section). Enrich: a claim PutItem per event, a byUser Query per
+ * user, the produce, a mark-applied UpdateItem per event. Aggregate: the claim PutItems beside a
+ * consistent GetItem of the partition's progress item; per window item a consistent GetItem and a
+ * conditional PutItem of the same size and shape (sketch, revenue, marks, offset intervals); the
+ * mark-applied UpdateItems; the `_bulk` and the produce; a consistent BatchGetItem of the windows
+ * produced (100 keys a request); the progress item read again and put. The floor's window items
+ * are per partition (`window#<key>#<partition>`), so its writes never contend, and each is a first
+ * version (`attribute_not_exists`); the handler's windows are shared by the partitions, later
+ * writers condition on the version read and re-read and write again on a conflict. On a fresh table
+ * no claim is refused, so neither makes the claim read-back, renewal or takeover requests. Every run
+ * prints its DynamoDB calls by operation, the handler's and the floor's side by side. Output: one
+ * raw kafkajs send per partition group of the same output records (idempotent producer, acks -1,
+ * as kafka-client.ts makes it); for aggregate one raw `_bulk` (fetch) per partition group of the
+ * same window documents. Not in a floor: schema validation, the orders view, the window merge,
+ * HyperLogLog, logging and metrics (the handler's own work). Powertools metrics output is off (one
+ * EMF line per invocation).
  *
  * Per run it also prints the CPU seconds of this process, dynalite (when it is a child process),
  * the Kafka JVM and the OpenSearch JVM (Linux /proc), which shows where the time goes.
@@ -39,16 +49,23 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { dirname, join, resolve } from 'node:path';
 import {
+  BatchGetItemCommand,
   CreateTableCommand,
   DeleteTableCommand,
   DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
+  type BatchGetItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import type { Admin, KafkaMessage, Message, Producer, ProducerRecord, RecordMetadata } from 'kafkajs';
-import type { MSKEvent } from '../lambda/shared/consumer/msk-event';
+// Constants only (key names, the view's attributes, the empty view): no Powertools behind them.
+import { ORDERS_BY_USER_INDEX, STATE_TABLE } from '../lambda/shared/consumer/state-table';
+import type { MSKEvent, MSKRecord } from '../lambda/shared/consumer/msk-event';
+import { NO_ORDERS } from '../lambda/shared/contract/enriched-event';
+import { VIEW_ATTRIBUTES } from '../lambda/enrich/order-state';
 import type { EnvironmentConfig } from '../lib/config/platform-config';
 import { topicName, type TopicId } from '../lib/topics/topic-specs';
 import { stateTableRequest, LocalDynamo } from '../test/engines/harness/dynalite';
@@ -236,6 +253,8 @@ interface Engines {
   search?: LocalOpenSearch;
   dynamoEndpoint: string;
   dynamo: DynamoDBClient;
+  /** The calls of `dynamo`, the floors' client. */
+  dynamoCalls: CallCounter;
   stopDynamo: () => Promise<void>;
   dynalitePid?: number;
   admin: Admin;
@@ -318,14 +337,222 @@ function sent(captured: Captured, topic: string): Message[] {
   return captured.sends.filter((s) => s.topic === topic).flatMap((s) => s.messages);
 }
 
+// ---------------------------------------------------------------- DynamoDB calls, counted
+
+/**
+ * The DynamoDB requests a client sends, by operation (the `X-Amz-Target` of each request built;
+ * an SDK retry is not counted again). Printed per run: the floor makes the handler's calls.
+ */
+class CallCounter {
+  private readonly counts = new Map<string, number>();
+
+  constructor(client: DynamoDBClient) {
+    client.middlewareStack.add(
+      (next) => (args) => {
+        const headers = (args.request as { headers?: Record<string, string> }).headers ?? {};
+        const target = headers['x-amz-target'] ?? headers['X-Amz-Target'] ?? 'unknown';
+        const operation = target.slice(target.indexOf('.') + 1);
+        this.counts.set(operation, (this.counts.get(operation) ?? 0) + 1);
+        return next(args);
+      },
+      { step: 'build', name: 'benchCallCounter' },
+    );
+  }
+
+  reset(): void {
+    this.counts.clear();
+  }
+
+  toString(): string {
+    const entries = [...this.counts].sort(([a], [b]) => (a < b ? -1 : 1));
+    return entries.length === 0 ? 'none' : entries.map(([op, n]) => `${op} ${n}`).join(', ');
+  }
+}
+
+// ---------------------------------------------------------------- floor requests
+
+/*
+ * The floors' DynamoDB requests, sent raw with the low-level client: each is the request the
+ * handler's own module sends for the same step (same operation, item shape, condition and
+ * consistency), written out here rather than made by that module.
+ */
+
+/** A record of the event, base64-decoded and parsed: the floors' first step. */
+interface Decoded<T> {
+  readonly r: MSKRecord;
+  readonly key: string | null;
+  readonly value: T;
+}
+
+/** Every record of the event decoded, per topic-partition. */
+function decodeEvent<T>(input: MSKEvent): Decoded<T>[][] {
+  return Object.values(input.records).map((list) =>
+    list.map((r) => ({
+      r,
+      key: r.key == null ? null : Buffer.from(r.key, 'base64').toString('utf8'),
+      value: JSON.parse(Buffer.from(r.value!, 'base64').toString('utf8')) as T,
+    })),
+  );
+}
+
+/** Where the floor's claims go: one consumer's claims in one table (dedupe.ts). */
+interface Claims {
+  readonly client: DynamoDBClient;
+  readonly table: string;
+  readonly consumer: string;
+  readonly horizonSeconds: number;
+  /** Claims put or marked at once (dedupe.ts CLAIM_CONCURRENCY). */
+  readonly concurrency: number;
+  /** The clock of the claims (epoch ms). */
+  readonly now: number;
+}
+
+function claimItemKey(claims: Claims, eventId: string): Record<string, AttributeValue> {
+  return {
+    [STATE_TABLE.partitionKey]: { S: `event#${eventId}` },
+    [STATE_TABLE.sortKey]: { S: claims.consumer },
+  };
+}
+
+/** The first put of each record's claim (dedupe.ts claimOne: absent or expired), all that a fresh table takes. */
+async function putClaims(claims: Claims, list: readonly Decoded<{ eventId: string }>[]): Promise<void> {
+  const nowSeconds = Math.floor(claims.now / 1000);
+  await limited(list, claims.concurrency, async ({ r, value }) => {
+    await claims.client.send(
+      new PutItemCommand({
+        TableName: claims.table,
+        Item: {
+          ...claimItemKey(claims, value.eventId),
+          topic: { S: r.topic },
+          partition: { N: String(r.partition) },
+          offset: { N: String(r.offset) },
+          applied: { BOOL: false },
+          claimedAt: { N: String(claims.now) },
+          [STATE_TABLE.ttlAttribute]: { N: String(nowSeconds + claims.horizonSeconds) },
+        },
+        ConditionExpression: 'attribute_not_exists(#pk) OR #exp < :nowSeconds',
+        ExpressionAttributeNames: { '#pk': STATE_TABLE.partitionKey, '#exp': STATE_TABLE.ttlAttribute },
+        ExpressionAttributeValues: { ':nowSeconds': { N: String(nowSeconds) } },
+      }),
+    );
+  });
+}
+
+/** Each record's claim marked applied, conditional on its position (dedupe.ts markApplied). */
+async function markClaimsApplied(
+  claims: Claims,
+  list: readonly Decoded<{ eventId: string }>[],
+): Promise<void> {
+  await limited(list, claims.concurrency, async ({ r, value }) => {
+    await claims.client.send(
+      new UpdateItemCommand({
+        TableName: claims.table,
+        Key: claimItemKey(claims, value.eventId),
+        UpdateExpression: 'SET #applied = :true',
+        ConditionExpression: '#topic = :topic AND #partition = :partition AND #offset = :offset',
+        ExpressionAttributeNames: {
+          '#applied': 'applied',
+          '#topic': 'topic',
+          '#partition': 'partition',
+          '#offset': 'offset',
+        },
+        ExpressionAttributeValues: {
+          ':true': { BOOL: true },
+          ':topic': { S: r.topic },
+          ':partition': { N: String(r.partition) },
+          ':offset': { N: String(r.offset) },
+        },
+      }),
+    );
+  });
+}
+
+/** One user's order items from the byUser index, every page (order-state.ts userOrders). */
+async function queryUserOrders(client: DynamoDBClient, table: string, user: string): Promise<void> {
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: table,
+        IndexName: ORDERS_BY_USER_INDEX.name,
+        KeyConditionExpression: '#user = :user',
+        ProjectionExpression: VIEW_ATTRIBUTES.map((_, i) => `#a${i}`).join(', '),
+        ExpressionAttributeNames: {
+          '#user': ORDERS_BY_USER_INDEX.partitionKey,
+          ...Object.fromEntries(VIEW_ATTRIBUTES.map((a, i) => [`#a${i}`, a])),
+        },
+        ExpressionAttributeValues: { ':user': { S: user } },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+}
+
+/** A strongly consistent GetItem (window-store.ts: a window before its write, the progress item). */
+async function getConsistent(
+  client: DynamoDBClient,
+  table: string,
+  key: Record<string, AttributeValue>,
+): Promise<Record<string, AttributeValue> | undefined> {
+  const { Item } = await client.send(
+    new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }),
+  );
+  return Item;
+}
+
+/** A PutItem of an item that must not exist yet (window-store.ts: a window's or a progress item's first version). */
+async function putFirstVersion(
+  client: DynamoDBClient,
+  table: string,
+  item: Record<string, AttributeValue>,
+): Promise<void> {
+  await client.send(
+    new PutItemCommand({
+      TableName: table,
+      Item: item,
+      ConditionExpression: 'attribute_not_exists(#pk)',
+      ExpressionAttributeNames: { '#pk': STATE_TABLE.partitionKey },
+    }),
+  );
+}
+
+/** BatchGetItem reads at most this many keys per request (window-store.ts). */
+const BATCH_GET_KEYS = 100;
+
+/**
+ * Strongly consistent BatchGetItems of these keys, 100 a request, unprocessed keys asked again
+ * (window-store.ts readMany, the re-read after producing); returns the number of items read.
+ */
+async function batchGetConsistent(
+  client: DynamoDBClient,
+  table: string,
+  keys: readonly Record<string, AttributeValue>[],
+): Promise<number> {
+  let read = 0;
+  for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) {
+    let pending: Record<string, AttributeValue>[] | undefined = keys.slice(i, i + BATCH_GET_KEYS);
+    while (pending && pending.length > 0) {
+      const result: BatchGetItemCommandOutput = await client.send(
+        new BatchGetItemCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      read += result.Responses?.[table]?.length ?? 0;
+      pending = result.UnprocessedKeys?.[table]?.Keys;
+    }
+  }
+  return read;
+}
+
 // ---------------------------------------------------------------- samples
 
 interface Sample {
   wallMs: number;
   cpu: { bench: number; dynalite: number; kafka: number; search: number };
+  /** The DynamoDB calls of the run, by operation. */
+  calls: string;
 }
 
-async function timed(engines: Engines, work: () => Promise<void>): Promise<Sample> {
+async function timed(engines: Engines, calls: CallCounter, work: () => Promise<void>): Promise<Sample> {
   const pids = {
     dynalite: engines.dynalitePid,
     kafka: kafkaPid(engines.kafka),
@@ -337,11 +564,13 @@ async function timed(engines: Engines, work: () => Promise<void>): Promise<Sampl
     kafka: processCpu(pids.kafka),
     search: processCpu(pids.search),
   };
+  calls.reset();
   const start = process.hrtime.bigint();
   await work();
   const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
   return {
     wallMs,
+    calls: calls.toString(),
     cpu: {
       bench: selfCpu() - before.bench,
       dynalite: processCpu(pids.dynalite) - before.dynalite,
@@ -356,7 +585,8 @@ function describe(sample: Sample, records: number): string {
   const f = (x: number) => (Number.isNaN(x) ? '-' : x.toFixed(2));
   return (
     `${(sample.wallMs / 1000).toFixed(2)} s, ${Math.round((records * 1000) / sample.wallMs)} records/s; ` +
-    `cpu s: bench ${f(c.bench)}, dynalite ${f(c.dynalite)}, kafka ${f(c.kafka)}, opensearch ${f(c.search)}`
+    `cpu s: bench ${f(c.bench)}, dynalite ${f(c.dynalite)}, kafka ${f(c.kafka)}, opensearch ${f(c.search)}; ` +
+    `dynamodb calls: ${sample.calls}`
   );
 }
 
@@ -373,6 +603,8 @@ interface Subject {
     work: () => Promise<void>;
     verify: () => Promise<void>;
     cleanup: () => Promise<void>;
+    /** Counts the DynamoDB calls of the work (the handler's client, or the floor's). */
+    calls: CallCounter;
   }>;
 }
 
@@ -390,9 +622,10 @@ async function measure(
   for (const [round, kinds] of order.entries()) {
     for (const kind of kinds) {
       const run = `${kind[0]}${round}-${randomUUID().slice(0, 6)}`;
-      const { work, verify, cleanup } = await subject.prepare(kind, run);
+      const { work, verify, cleanup, calls } = await subject.prepare(kind, run);
       const sample = await timed(
         engines,
+        calls,
         profileDir ? () => profiled(join(profileDir, `${subject.name}-${run}`), work) : work,
       );
       await verify();
@@ -405,6 +638,40 @@ async function measure(
     }
   }
   return out;
+}
+
+/** What both subjects are built from. */
+interface SubjectInputs {
+  readonly lambda: Lambda;
+  readonly engines: Engines;
+  readonly config: EnvironmentConfig;
+  readonly records: number;
+  readonly producers: { handler: Producer; floor: Producer };
+}
+
+/** A handler's own DynamoDB client, as its index.ts makes it (DYNAMODB_ENDPOINT), with its calls counted. */
+function handlerDynamo(lambda: Lambda, engines: Engines): { dynamo: DynamoDBClient; calls: CallCounter } {
+  const dynamo = lambda.dedupe.dynamoClient({
+    DYNAMODB_ENDPOINT: engines.dynamoEndpoint,
+    AWS_REGION: 'us-east-1',
+  });
+  return { dynamo, calls: new CallCounter(dynamo) };
+}
+
+/** The MSK handler of a consumer definition, as its index.ts makes it (one per container, as in Lambda). */
+function mskHandler(
+  lambda: Lambda,
+  definition: Parameters<Lambda['runtime']['createMskHandler']>[0],
+  producer: Producer,
+  timing: { retryBudgetSeconds: number },
+  now?: () => number,
+): (event: MSKEvent) => Promise<void> {
+  lambda.powertools.metrics.clearDefaultDimensions();
+  return lambda.runtime.createMskHandler(definition, {
+    producer: () => Promise.resolve(producer),
+    retryBudgetMs: timing.retryBudgetSeconds * 1_000,
+    ...(now ? { now } : {}),
+  });
 }
 
 // ---------------------------------------------------------------- enrich
@@ -453,6 +720,25 @@ function partitionOf(key: string, partitions: number): number {
   return h % partitions;
 }
 
+/** The MSK event of these events (app or enriched): JSON values keyed and partitioned by userId. */
+function userKeyedEvent(
+  topic: string,
+  brokers: string,
+  partitions: number,
+  events: readonly Record<string, unknown>[],
+): MSKEvent {
+  return mskEvent(
+    topic,
+    brokers,
+    events.map((e) => ({
+      partition: partitionOf(String(e.userId), partitions),
+      key: String(e.userId),
+      value: JSON.stringify(e),
+      headers: { 'content-type': 'application/json', 'schema-version': '1' },
+    })),
+  );
+}
+
 interface Order {
   readonly id: number;
   readonly userId: string;
@@ -481,13 +767,7 @@ function orders(seed: number): Order[] {
   return out;
 }
 
-function enrichSubject(
-  lambda: Lambda,
-  engines: Engines,
-  config: EnvironmentConfig,
-  records: number,
-  producers: { handler: Producer; floor: Producer },
-): Subject {
+function enrichSubject({ lambda, engines, config, records, producers }: SubjectInputs): Subject {
   const EVENTS = topicName('eventsUser');
   const ORDERS = topicName('cdcOrders');
   const ENRICHED = topicName('eventsEnriched');
@@ -499,16 +779,7 @@ function enrichSubject(
   const brokers = engines.kafka.bootstrap;
 
   const events = appEvents(records, 1);
-  const event = mskEvent(
-    EVENTS,
-    brokers,
-    events.map((e) => ({
-      partition: partitionOf(String(e.userId), partitions),
-      key: String(e.userId),
-      value: JSON.stringify(e),
-      headers: { 'content-type': 'application/json', 'schema-version': '1' },
-    })),
-  );
+  const event = userKeyedEvent(EVENTS, brokers, partitions, events);
   const orderList = orders(2);
   const ordersEvent = mskEvent(
     ORDERS,
@@ -537,26 +808,23 @@ function enrichSubject(
   /** The outputs of the last handler run, by eventId: what the floor produces. */
   let outputs: Map<string, Message> | undefined;
 
-  function handlerFor(table: string, captured: Captured): (event: MSKEvent) => Promise<void> {
+  function handlerFor(
+    table: string,
+    captured: Captured,
+  ): { handler: (event: MSKEvent) => Promise<void>; calls: CallCounter } {
+    const { dynamo, calls } = handlerDynamo(lambda, engines);
     const definition = lambda.enrich.createEnrichConsumer({
       eventsTopic: EVENTS,
       ordersTopic: ORDERS,
       enrichedTopic: ENRICHED,
       deadLetterTopic: DLQ,
       table,
-      dynamo: lambda.dedupe.dynamoClient({
-        DYNAMODB_ENDPOINT: engines.dynamoEndpoint,
-        AWS_REGION: 'us-east-1',
-      }),
+      dynamo,
       dedupeHorizonSeconds: horizonSeconds,
       claimLeaseSeconds: timing.claimLeaseSeconds,
     });
-    const producer = capturing(producers.handler, captured);
-    lambda.powertools.metrics.clearDefaultDimensions(); // one handler per container, as in Lambda
-    return lambda.runtime.createMskHandler(definition, {
-      producer: () => Promise.resolve(producer),
-      retryBudgetMs: timing.retryBudgetSeconds * 1_000,
-    });
+    const handler = mskHandler(lambda, definition, capturing(producers.handler, captured), timing);
+    return { handler, calls };
   }
 
   async function freshTable(run: string): Promise<string> {
@@ -564,7 +832,7 @@ function enrichSubject(
     await engines.dynamo.send(new CreateTableCommand(stateTableRequest({ name: table, ordersByUser: true })));
     // The orders, through the real handler (untimed): the per-user queries find them.
     const captured: Captured = { sends: [] };
-    await handlerFor(table, captured)(copyOf(ordersEvent));
+    await handlerFor(table, captured).handler(copyOf(ordersEvent));
     check(sent(captured, DLQ).length === 0, 'enrich: the orders batch was dead-lettered');
     return table;
   }
@@ -594,95 +862,27 @@ function enrichSubject(
 
   async function floor(table: string, input: MSKEvent, out: Map<string, Message>): Promise<void> {
     const client = engines.dynamo;
-    const now = Date.now();
-    const nowSeconds = Math.floor(now / 1000);
-    const decoded = Object.values(input.records).map((list) =>
-      list.map((r) => ({
-        r,
-        key: r.key == null ? null : Buffer.from(r.key, 'base64').toString('utf8'),
-        value: JSON.parse(Buffer.from(r.value!, 'base64').toString('utf8')) as {
-          eventId: string;
-          userId: string;
-        },
-      })),
-    );
+    const claims: Claims = {
+      client,
+      table,
+      consumer: lambda.enrich.CONSUMER_NAME,
+      horizonSeconds,
+      concurrency: lambda.dedupe.CLAIM_CONCURRENCY,
+      now: Date.now(),
+    };
     await Promise.all(
-      decoded.map(async (list) => {
-        await limited(list, lambda.dedupe.CLAIM_CONCURRENCY, async ({ r, value }) => {
-          await client.send(
-            new PutItemCommand({
-              TableName: table,
-              Item: {
-                pk: { S: `event#${value.eventId}` },
-                sk: { S: lambda.enrich.CONSUMER_NAME },
-                topic: { S: r.topic },
-                partition: { N: String(r.partition) },
-                offset: { N: String(r.offset) },
-                applied: { BOOL: false },
-                claimedAt: { N: String(now) },
-                expiresAt: { N: String(nowSeconds + horizonSeconds) },
-              },
-              ConditionExpression:
-                'attribute_not_exists(#pk) OR #exp < :nowSeconds OR (#applied = :false AND #claimedAt < :staleBefore)',
-              ExpressionAttributeNames: {
-                '#pk': 'pk',
-                '#exp': 'expiresAt',
-                '#applied': 'applied',
-                '#claimedAt': 'claimedAt',
-              },
-              ExpressionAttributeValues: {
-                ':nowSeconds': { N: String(nowSeconds) },
-                ':false': { BOOL: false },
-                ':staleBefore': { N: String(now - timing.claimLeaseSeconds * 1000) },
-              },
-            }),
-          );
-        });
+      decodeEvent<{ eventId: string; userId: string }>(input).map(async (list) => {
+        await putClaims(claims, list);
         const users = [...new Set(list.map(({ value }) => value.userId))];
-        await limited(users, lambda.enrich.DYNAMODB_CONCURRENCY, async (user) => {
-          let startKey: Record<string, AttributeValue> | undefined;
-          do {
-            const page = await client.send(
-              new QueryCommand({
-                TableName: table,
-                IndexName: lambda.stateTable.ORDERS_BY_USER_INDEX.name,
-                KeyConditionExpression: '#user = :user',
-                ProjectionExpression: 'orderId, userId, #status, amountCents, currency, createdAt, deleted',
-                ExpressionAttributeNames: { '#user': 'userId', '#status': 'status' },
-                ExpressionAttributeValues: { ':user': { S: user } },
-                ExclusiveStartKey: startKey,
-              }),
-            );
-            startKey = page.LastEvaluatedKey;
-          } while (startKey);
-        });
+        await limited(users, lambda.enrich.DYNAMODB_CONCURRENCY, (user) =>
+          queryUserOrders(client, table, user),
+        );
         await producers.floor.send({
           topic: ENRICHED,
           acks: -1,
           messages: list.map(({ value }) => out.get(value.eventId)!),
         });
-        await limited(list, lambda.dedupe.CLAIM_CONCURRENCY, async ({ r, value }) => {
-          await client.send(
-            new UpdateItemCommand({
-              TableName: table,
-              Key: { pk: { S: `event#${value.eventId}` }, sk: { S: lambda.enrich.CONSUMER_NAME } },
-              UpdateExpression: 'SET #applied = :true',
-              ConditionExpression: '#topic = :topic AND #partition = :partition AND #offset = :offset',
-              ExpressionAttributeNames: {
-                '#applied': 'applied',
-                '#topic': 'topic',
-                '#partition': 'partition',
-                '#offset': 'offset',
-              },
-              ExpressionAttributeValues: {
-                ':true': { BOOL: true },
-                ':topic': { S: r.topic },
-                ':partition': { N: String(r.partition) },
-                ':offset': { N: String(r.offset) },
-              },
-            }),
-          );
-        });
+        await markClaimsApplied(claims, list);
       }),
     );
   }
@@ -697,8 +897,9 @@ function enrichSubject(
         engines.dynamo.send(new DeleteTableCommand({ TableName: table })).then(() => undefined);
       if (kind === 'handler') {
         const captured: Captured = { sends: [] };
-        const handler = handlerFor(table, captured);
+        const { handler, calls } = handlerFor(table, captured);
         return {
+          calls,
           work: () => handler(input),
           verify: () => {
             const messages = sent(captured, ENRICHED);
@@ -713,7 +914,12 @@ function enrichSubject(
       }
       const out = outputs;
       if (!out) throw new Error('the floor runs after a handler run');
-      return { work: () => floor(table, input, out), verify: () => Promise.resolve(), cleanup };
+      return {
+        calls: engines.dynamoCalls,
+        work: () => floor(table, input, out),
+        verify: () => Promise.resolve(),
+        cleanup,
+      };
     },
   };
 }
@@ -731,13 +937,7 @@ interface AggregateRecord {
   version: number;
 }
 
-function aggregateSubject(
-  lambda: Lambda,
-  engines: Engines,
-  config: EnvironmentConfig,
-  records: number,
-  producers: { handler: Producer; floor: Producer },
-): Subject {
+function aggregateSubject({ lambda, engines, config, records, producers }: SubjectInputs): Subject {
   const ENRICHED = topicName('eventsEnriched');
   const AGGREGATES = topicName('eventsAggregates');
   const DLQ = topicName('dlqAggregate');
@@ -750,14 +950,7 @@ function aggregateSubject(
   const sizeMs = new Map(windows.map((w) => [w.iso, w.ms]));
   const brokers = engines.kafka.bootstrap;
   const views = [
-    {
-      lifetimeCount: 0,
-      lifetimeValueCents: {},
-      openCount: 0,
-      lastOrderId: null,
-      lastStatus: null,
-      lastOrderAt: null,
-    },
+    NO_ORDERS,
     {
       lifetimeCount: 2,
       lifetimeValueCents: { EUR: 2599 },
@@ -772,26 +965,26 @@ function aggregateSubject(
     orders: views[i % 3 === 0 ? 1 : 0]!,
     enrichedAt: new Date(NOW0 - 500).toISOString(),
   }));
-  const event = mskEvent(
-    ENRICHED,
-    brokers,
-    events.map((e) => ({
-      partition: partitionOf(String(e.userId), partitions),
-      key: String(e.userId),
-      value: JSON.stringify(e),
-      headers: { 'content-type': 'application/json', 'schema-version': '1' },
-    })),
-  );
+  const event = userKeyedEvent(ENRICHED, brokers, partitions, events);
 
   // What the windows must hold, counted plainly.
   const expected = new Map<string, { events: number; users: Set<string>; revenue: Record<string, number> }>();
   const windowsByPartition = new Map<number, Set<string>>();
+  /** Per window, per source partition, the highest offset of its records: the handler's marks. */
+  const marksOf = new Map<string, Map<number, number>>();
+  /** Per source partition, its last offset (offsets from 0): each batch range is [0, last]. */
+  const lastOffset = new Map<number, number>();
   for (const e of events) {
     const p = partitionOf(String(e.userId), partitions);
+    const offset = (lastOffset.get(p) ?? -1) + 1;
+    lastOffset.set(p, offset);
     const keys = windowsByPartition.get(p) ?? new Set<string>();
     windowsByPartition.set(p, keys);
     for (const ref of lambda.windows.windowsOf(e, Date.parse(String(e.occurredAt)), windows, dimensions)) {
       keys.add(ref.windowKey);
+      const marks = marksOf.get(ref.windowKey) ?? new Map<number, number>();
+      marksOf.set(ref.windowKey, marks);
+      marks.set(p, offset);
       const w = expected.get(ref.windowKey) ?? { events: 0, users: new Set<string>(), revenue: {} };
       expected.set(ref.windowKey, w);
       w.events++;
@@ -869,6 +1062,52 @@ function aggregateSubject(
     return latest;
   }
 
+  /** A window item key of the floor: one per window and partition, so that partitions do not contend. */
+  function floorWindowKey(windowKey: string, partition: number): Record<string, AttributeValue> {
+    return {
+      [STATE_TABLE.partitionKey]: { S: `window#${windowKey}#${partition}` },
+      [STATE_TABLE.sortKey]: { S: 'state' },
+    };
+  }
+
+  /**
+   * A window item as large as the handler's last write of it (window-store.ts write): a 4 KiB
+   * sketch, the revenue, a mark and an offset interval per source partition with records in it.
+   */
+  function windowItem(
+    key: Record<string, AttributeValue>,
+    doc: AggregateRecord,
+    sketch: Uint8Array,
+    now: number,
+  ): Record<string, AttributeValue> {
+    const marks = [...marksOf.get(doc.windowKey)!];
+    const startMs = Date.parse(doc.windowStart);
+    return {
+      ...key,
+      windowSize: { S: doc.windowSize },
+      windowStartMs: { N: String(startMs) },
+      windowEndMs: { N: String(startMs + sizeMs.get(doc.windowSize)!) },
+      dimension: { S: doc.dimension },
+      value: { S: doc.windowKey.split('|')[3]! },
+      events: { N: String(doc.events) },
+      users: { B: sketch },
+      revenueCents: {
+        M: Object.fromEntries(Object.entries(doc.revenueCents).map(([k, v]) => [k, { N: String(v) }])),
+      },
+      version: { N: String(doc.version) },
+      marks: {
+        M: Object.fromEntries(marks.map(([p, offset]) => [`${ENRICHED}:${p}`, { N: String(offset) }])),
+      },
+      intervals: {
+        M: Object.fromEntries(
+          marks.map(([p]) => [`${ENRICHED}:${p}`, { L: [{ N: '0' }, { N: String(lastOffset.get(p)!) }] }]),
+        ),
+      },
+      updatedAtMs: { N: String(now) },
+      [STATE_TABLE.ttlAttribute]: { N: String(Math.floor(now / 1000) + 90_000) },
+    };
+  }
+
   async function floor(
     table: string,
     prefix: string,
@@ -877,108 +1116,33 @@ function aggregateSubject(
   ): Promise<void> {
     const client = engines.dynamo;
     const now = NOW0;
-    const nowSeconds = Math.floor(now / 1000);
+    const claims: Claims = {
+      client,
+      table,
+      consumer: lambda.aggregate.AGGREGATE_CONSUMER,
+      horizonSeconds,
+      concurrency: lambda.dedupe.CLAIM_CONCURRENCY,
+      now,
+    };
     const sketch = new Uint8Array(4096).map((_, i) => (i * 7) % 13);
     const writeConcurrency = 16;
     await Promise.all(
-      Object.values(input.records).map(async (raw) => {
-        const list = raw.map((r) => ({
-          r,
-          key: r.key == null ? null : Buffer.from(r.key, 'base64').toString('utf8'),
-          value: JSON.parse(Buffer.from(r.value!, 'base64').toString('utf8')) as { eventId: string },
-        }));
-        const partition = raw[0]!.partition;
+      decodeEvent<{ eventId: string }>(input).map(async (list) => {
+        const { topic, partition } = list[0]!.r;
+        const progressKey = {
+          [STATE_TABLE.partitionKey]: { S: `progress#${topic}:${partition}` },
+          [STATE_TABLE.sortKey]: { S: lambda.aggregate.AGGREGATE_CONSUMER },
+        };
         const windowKeys = [...windowsByPartition.get(partition)!].sort();
-        await limited(list, lambda.dedupe.CLAIM_CONCURRENCY, async ({ r, value }) => {
-          await client.send(
-            new PutItemCommand({
-              TableName: table,
-              Item: {
-                pk: { S: `event#${value.eventId}` },
-                sk: { S: lambda.aggregate.AGGREGATE_CONSUMER },
-                topic: { S: r.topic },
-                partition: { N: String(r.partition) },
-                offset: { N: String(r.offset) },
-                applied: { BOOL: false },
-                claimedAt: { N: String(now) },
-                expiresAt: { N: String(nowSeconds + horizonSeconds) },
-              },
-              ConditionExpression:
-                'attribute_not_exists(#pk) OR #exp < :nowSeconds OR (#applied = :false AND #claimedAt < :staleBefore)',
-              ExpressionAttributeNames: {
-                '#pk': 'pk',
-                '#exp': 'expiresAt',
-                '#applied': 'applied',
-                '#claimedAt': 'claimedAt',
-              },
-              ExpressionAttributeValues: {
-                ':nowSeconds': { N: String(nowSeconds) },
-                ':false': { BOOL: false },
-                ':staleBefore': { N: String(now - timing.claimLeaseSeconds * 1000) },
-              },
-            }),
-          );
-        });
-        // One conditional put per window item, as large as the handler's (a 4 KiB sketch, marks).
+        // The claims, and the partition's progress item beside them.
+        await Promise.all([putClaims(claims, list), getConsistent(client, table, progressKey)]);
+        // Per window item: a consistent read, then a conditional put.
         await limited(windowKeys, writeConcurrency, async (windowKey) => {
-          const doc = docs.get(windowKey)!;
-          await client.send(
-            new PutItemCommand({
-              TableName: table,
-              Item: {
-                pk: { S: `window#${windowKey}#${partition}` },
-                sk: { S: 'state' },
-                windowSize: { S: doc.windowSize },
-                windowStartMs: { N: String(Date.parse(doc.windowStart)) },
-                windowEndMs: { N: String(Date.parse(doc.windowStart) + sizeMs.get(doc.windowSize)!) },
-                dimension: { S: doc.dimension },
-                value: { S: windowKey.split('|')[3]! },
-                events: { N: String(doc.events) },
-                users: { B: sketch },
-                revenueCents: {
-                  M: Object.fromEntries(
-                    Object.entries(doc.revenueCents).map(([k, v]) => [k, { N: String(v) }]),
-                  ),
-                },
-                version: { N: '1' },
-                marks: {
-                  M: Object.fromEntries(
-                    Array.from({ length: partitions }, (_, p) => [
-                      `${ENRICHED}:${p}`,
-                      { N: String(raw.length) },
-                    ]),
-                  ),
-                },
-                updatedAtMs: { N: String(now) },
-                expiresAt: { N: String(nowSeconds + 90_000) },
-              },
-              ConditionExpression: 'attribute_not_exists(#pk)',
-              ExpressionAttributeNames: { '#pk': 'pk' },
-            }),
-          );
+          const key = floorWindowKey(windowKey, partition);
+          await getConsistent(client, table, key);
+          await putFirstVersion(client, table, windowItem(key, docs.get(windowKey)!, sketch, now));
         });
-        await limited(list, lambda.dedupe.CLAIM_CONCURRENCY, async ({ r, value }) => {
-          await client.send(
-            new UpdateItemCommand({
-              TableName: table,
-              Key: { pk: { S: `event#${value.eventId}` }, sk: { S: lambda.aggregate.AGGREGATE_CONSUMER } },
-              UpdateExpression: 'SET #applied = :true',
-              ConditionExpression: '#topic = :topic AND #partition = :partition AND #offset = :offset',
-              ExpressionAttributeNames: {
-                '#applied': 'applied',
-                '#topic': 'topic',
-                '#partition': 'partition',
-                '#offset': 'offset',
-              },
-              ExpressionAttributeValues: {
-                ':true': { BOOL: true },
-                ':topic': { S: r.topic },
-                ':partition': { N: String(r.partition) },
-                ':offset': { N: String(r.offset) },
-              },
-            }),
-          );
-        });
+        await markClaimsApplied(claims, list);
         const outputs = windowKeys.map((k) => docs.get(k)!);
         let body = '';
         for (const doc of outputs) {
@@ -999,6 +1163,21 @@ function aggregateSubject(
           acks: -1,
           messages: outputs.map((doc) => ({ key: doc.windowKey, value: JSON.stringify(doc) })),
         });
+        // The windows produced, read again.
+        const read = await batchGetConsistent(
+          client,
+          table,
+          windowKeys.map((k) => floorWindowKey(k, partition)),
+        );
+        if (read !== windowKeys.length)
+          throw new Error(`floor re-read: ${read} of ${windowKeys.length} windows`);
+        // The batch range appended to the progress item: read again, then its first version.
+        await getConsistent(client, table, progressKey);
+        await putFirstVersion(client, table, {
+          ...progressKey,
+          ranges: { L: [{ N: String(list[0]!.r.offset) }, { N: String(list[list.length - 1]!.r.offset) }] },
+          revision: { N: '1' },
+        });
       }),
     );
   }
@@ -1012,17 +1191,14 @@ function aggregateSubject(
       const input = copyOf(event);
       if (kind === 'handler') {
         const captured: Captured = { sends: [] };
-        const producer = capturing(producers.handler, captured);
         const start = Date.now();
+        const { dynamo, calls } = handlerDynamo(lambda, engines);
         const definition = lambda.aggregate.createAggregateConsumer({
           enrichedTopic: ENRICHED,
           aggregatesTopic: AGGREGATES,
           deadLetterTopic: DLQ,
           table,
-          dynamo: lambda.dedupe.dynamoClient({
-            DYNAMODB_ENDPOINT: engines.dynamoEndpoint,
-            AWS_REGION: 'us-east-1',
-          }),
+          dynamo,
           dedupeHorizonSeconds: horizonSeconds,
           claimLeaseSeconds: timing.claimLeaseSeconds,
           search: lambda.searchSink.createSearchTransport({ endpoint: search.url, auth: 'none' }),
@@ -1031,13 +1207,15 @@ function aggregateSubject(
           dimensions,
           allowedLatenessSeconds: config.events.allowedLatenessSeconds,
         });
-        lambda.powertools.metrics.clearDefaultDimensions(); // one handler per container, as in Lambda
-        const handler = lambda.runtime.createMskHandler(definition, {
-          producer: () => Promise.resolve(producer),
-          retryBudgetMs: timing.retryBudgetSeconds * 1_000,
-          now: () => NOW0 + (Date.now() - start),
-        });
+        const handler = mskHandler(
+          lambda,
+          definition,
+          capturing(producers.handler, captured),
+          timing,
+          () => NOW0 + (Date.now() - start),
+        );
         return {
+          calls,
           work: () => handler(input),
           verify: async () => {
             documents = await verifyHandler(captured, prefix);
@@ -1048,6 +1226,7 @@ function aggregateSubject(
       const docs = documents;
       if (!docs) throw new Error('the floor runs after a handler run');
       return {
+        calls: engines.dynamoCalls,
         work: () => floor(table, prefix, input, docs),
         verify: async () => {
           const stored = await searchDocs(prefix);
@@ -1097,6 +1276,7 @@ async function main(): Promise<number> {
     search,
     dynamoEndpoint: dynamoEngine.endpoint,
     dynamo,
+    dynamoCalls: new CallCounter(dynamo),
     stopDynamo: () => dynamoEngine.stop(),
     dynalitePid: dynamoEngine instanceof ChildDynalite ? dynamoEngine.pid : undefined,
     admin,
@@ -1149,12 +1329,10 @@ async function main(): Promise<number> {
         `${args.runs} runs each after a handler warm-up, alternating`,
     );
 
+    const inputs: SubjectInputs = { lambda, engines, config, records: args.records, producers: p };
     const results: { name: string; records: number; handler: Sample[]; floor: Sample[] }[] = [];
     for (const name of wanted) {
-      const subject =
-        name === 'enrich'
-          ? enrichSubject(lambda, engines, config, args.records, p)
-          : aggregateSubject(lambda, engines, config, args.records, p);
+      const subject = name === 'enrich' ? enrichSubject(inputs) : aggregateSubject(inputs);
       results.push({
         name,
         records: subject.records,
@@ -1184,6 +1362,8 @@ async function main(): Promise<number> {
           `kafka ${cpu(r.handler, 'kafka')} / ${cpu(r.floor, 'kafka')}, ` +
           `opensearch ${cpu(r.handler, 'search')} / ${cpu(r.floor, 'search')}`,
       );
+      console.log(`${''.padEnd(9)} dynamodb calls, last handler run: ${r.handler.at(-1)?.calls ?? '-'}`);
+      console.log(`${''.padEnd(9)} dynamodb calls, last floor run:   ${r.floor.at(-1)?.calls ?? '-'}`);
     }
   } catch (err) {
     if (!(err instanceof BenchFailure)) throw err;
