@@ -73,6 +73,7 @@ import { EventSourcePoller } from '../test/engines/harness/event-source-poller';
 import { LocalKafka } from '../test/engines/harness/kafka';
 import { LocalOpenSearch } from '../test/engines/harness/opensearch';
 import { freePort, waitForPort } from '../test/engines/harness/ports';
+import { prng } from '../tools/prng';
 
 // Before the Lambda code is loaded (its Powertools instances read these once).
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -138,18 +139,6 @@ function parseArgs(argv: string[]): Args {
   }
   if (!Number.isInteger(args.records) || args.records < 100) throw new Error('--records must be >= 100');
   return args;
-}
-
-/** A small deterministic PRNG (mulberry32), so that every run gets the same data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function median(values: number[]): number {

@@ -23,6 +23,7 @@ import {
   type TelemetryBridgeDefinition,
   type TelemetryPayload,
 } from '../lib/iot/telemetry-bridge';
+import { prng } from './prng';
 
 /** Bad payloads the simulator can send: not JSON, cut-off JSON, JSON that is not an object. */
 export const MALFORMED_KINDS = ['binary', 'truncated-json', 'json-array', 'json-scalar'] as const;
@@ -64,18 +65,6 @@ export function deviceTopic(
   if (deviceId === '' || /[/+#]/.test(deviceId) || deviceId.includes('\u0000'))
     throw new Error(`invalid device id "${deviceId}"`);
   return definition.topicFilter.replace('+', deviceId);
-}
-
-/** mulberry32: small, seedable, good enough for plausible sensor noise. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;

@@ -10,11 +10,19 @@
  * test/unit/search-setup.test.ts.
  */
 import { Client } from '@opensearch-project/opensearch';
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { applySearchSetup, type SearchTransport } from '../../lambda/shared/search/apply';
-import { indexTemplate, templateName, type SearchSetupSpec } from '../../lambda/shared/search/definitions';
+import {
+  indexTemplate,
+  templateName,
+  writerRole,
+  type SearchSetupSpec,
+} from '../../lambda/shared/search/definitions';
 import { indexName } from '../../lambda/shared/search/index-name';
 import { LOCAL_OPENSEARCH_VERSION } from '../../lib/config/versions';
-import { LocalOpenSearch } from './harness/opensearch';
+import { resolveClasspath } from './harness/maven';
+import { LocalOpenSearch, OPENSEARCH_POM_DIR, openSearchJava } from './harness/opensearch';
 
 const spec: SearchSetupSpec = {
   indexPrefix: 'events-aggregates',
@@ -44,6 +52,41 @@ afterAll(async () => {
 test('the node runs the pinned release', async () => {
   const root = await client.info();
   expect(root.body.version.number).toBe(LOCAL_OPENSEARCH_VERSION);
+});
+
+test('the writer role names actions of this release (the security plugin that checks them cannot run here)', () => {
+  // The action names, read from the server jar's classes with javap.
+  const jar = join(
+    resolveClasspath(OPENSEARCH_POM_DIR).replace(/\/\*$/, ''),
+    `opensearch-${LOCAL_OPENSEARCH_VERSION}.jar`,
+  );
+  const javap = join(dirname(openSearchJava()), 'javap');
+  const nameOf = (cls: string): string => {
+    const out = execFileSync(javap, ['-constants', '-cp', jar, `org.opensearch.action.${cls}`], {
+      encoding: 'utf8',
+    });
+    return /String NAME = "([^"]+)"/.exec(out)![1]!;
+  };
+  const names = [
+    'bulk.BulkAction',
+    'index.IndexAction',
+    'admin.indices.create.AutoCreateAction',
+    'admin.indices.create.CreateIndexAction',
+    'admin.indices.mapping.put.AutoPutMappingAction',
+    'admin.indices.mapping.put.PutMappingAction',
+  ].map(nameOf);
+  expect(names).toEqual([
+    'indices:data/write/bulk',
+    'indices:data/write/index',
+    'indices:admin/auto_create',
+    'indices:admin/create',
+    'indices:admin/mapping/auto_put',
+    'indices:admin/mapping/put',
+  ]);
+  const role = writerRole(spec);
+  expect(role.cluster_permissions).toEqual([names[0]]);
+  // bulk* is the bulk and its per-shard action (`indices:data/write/bulk[s]`); the rest exactly these.
+  expect(role.index_permissions[0]!.allowed_actions).toEqual([`${names[0]}*`, ...names.slice(1)]);
 });
 
 test('the set-up creates the index template, and applying it again changes nothing', async () => {
