@@ -18,10 +18,13 @@ export type GatewayService = keyof typeof GATEWAY_SERVICES;
  * The ids of the AWS-managed prefix lists of the gateway endpoints (`com.amazonaws.<region>.dynamodb`,
  * `...s3`), which security group egress rules name. CloudFormation cannot resolve a prefix list by
  * name and the stacks take no synth-time lookup, so a custom resource calls EC2
- * `DescribeManagedPrefixLists` at deploy time, one call per list.
+ * `DescribeManagedPrefixLists` at deploy time, one call per list a security group names.
  */
 export class GatewayPrefixLists extends Construct {
-  private readonly ids: Record<GatewayService, string>;
+  private readonly ids: Partial<Record<GatewayService, string>> = {};
+  private readonly role: iam.Role;
+  private readonly logGroup: logs.LogGroup;
+  private readonly describePolicy: iam.Policy;
 
   /** `logRemovalPolicy`: the lookup's log group follows the environment's data rule (RETAIN in prod). */
   constructor(scope: Construct, id: string, props: { readonly logRemovalPolicy: RemovalPolicy }) {
@@ -56,36 +59,40 @@ export class GatewayPrefixLists extends Construct {
       },
     ]);
 
-    const ids: Partial<Record<GatewayService, string>> = {};
-    for (const [name, { service }] of Object.entries(GATEWAY_SERVICES) as [
-      GatewayService,
-      (typeof GATEWAY_SERVICES)[GatewayService],
-    ][]) {
-      // The managed prefix list is named like the endpoint's service: com.amazonaws.<region>.<service>.
-      const call: cr.AwsSdkCall = {
-        service: '@aws-sdk/client-ec2',
-        action: 'DescribeManagedPrefixListsCommand',
-        parameters: { Filters: [{ Name: 'prefix-list-name', Values: [service.name] }] },
-        physicalResourceId: cr.PhysicalResourceId.fromResponse('PrefixLists.0.PrefixListId'),
-        outputPaths: ['PrefixLists.0.PrefixListId'],
-      };
-      const lookup = new cr.AwsCustomResource(this, `${name}Lookup`, {
-        role,
-        resourceType: 'Custom::ManagedPrefixList',
-        onCreate: call,
-        onUpdate: call,
-        installLatestAwsSdk: false,
-        timeout: Duration.minutes(2),
-        logGroup,
-      });
-      lookup.node.addDependency(describePolicy);
-      ids[name] = lookup.getResponseField('PrefixLists.0.PrefixListId');
-    }
-    this.ids = ids as Record<GatewayService, string>;
+    this.role = role;
+    this.logGroup = logGroup;
+    this.describePolicy = describePolicy;
   }
 
-  /** The id (`pl-...`) of a gateway endpoint's managed prefix list, resolved at deploy time. */
+  /**
+   * The id (`pl-...`) of a gateway endpoint's managed prefix list, resolved at deploy time. The
+   * lookup is created on the first call: only the lists some security group names are looked up.
+   */
   public prefixListId(service: GatewayService): string {
+    this.ids[service] ??= this.lookup(service);
     return this.ids[service];
+  }
+
+  private lookup(name: GatewayService): string {
+    const { service } = GATEWAY_SERVICES[name];
+    // The managed prefix list is named like the endpoint's service: com.amazonaws.<region>.<service>.
+    const call: cr.AwsSdkCall = {
+      service: '@aws-sdk/client-ec2',
+      action: 'DescribeManagedPrefixListsCommand',
+      parameters: { Filters: [{ Name: 'prefix-list-name', Values: [service.name] }] },
+      physicalResourceId: cr.PhysicalResourceId.fromResponse('PrefixLists.0.PrefixListId'),
+      outputPaths: ['PrefixLists.0.PrefixListId'],
+    };
+    const lookup = new cr.AwsCustomResource(this, `${name}Lookup`, {
+      role: this.role,
+      resourceType: 'Custom::ManagedPrefixList',
+      onCreate: call,
+      onUpdate: call,
+      installLatestAwsSdk: false,
+      timeout: Duration.minutes(2),
+      logGroup: this.logGroup,
+    });
+    lookup.node.addDependency(this.describePolicy);
+    return lookup.getResponseField('PrefixLists.0.PrefixListId');
   }
 }
