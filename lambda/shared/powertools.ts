@@ -8,8 +8,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 
+import { METRICS_NAMESPACE } from './consumer/types';
+
 /** The platform's metrics namespace when `POWERTOOLS_METRICS_NAMESPACE` is not set. */
-export const DEFAULT_METRICS_NAMESPACE = 'StreamingPlatform';
+export const DEFAULT_METRICS_NAMESPACE = METRICS_NAMESPACE;
 
 export const logger = new Logger();
 

@@ -19,11 +19,9 @@ import type { IKafkaCluster } from '../kafka/msk-cluster';
 import { PlatformFunction } from '../lambda/platform-function';
 import type { TopicCatalog } from '../topics/topic-catalog';
 import type { TopicId } from '../topics/topic-specs';
+import { DEAD_LETTER_REASONS, METRICS_NAMESPACE } from '../../lambda/shared/consumer/types';
 import { consumerGroupId } from './consumer-groups';
 import type { ConsumerStateTable } from './consumer-state-table';
-
-/** The dead-letter reasons of the consumer runtime (`dlq.reason`), each a dimension value of `RecordsDeadLettered`. */
-const DEAD_LETTER_REASONS = ['invalid_json', 'schema_violation', 'too_large', 'processing_error'] as const;
 
 export interface MskConsumerProps {
   readonly config: EnvironmentConfig;
@@ -73,7 +71,6 @@ export class MskConsumer extends Construct {
     const { config, consumer, catalog, cluster } = props;
     const settings = config.events.consumers[consumer];
     this.timing = consumerTiming(config.events, settings);
-    const serviceName = `${config.platformName}-${config.envName}-${consumer}`;
 
     this.function = new PlatformFunction(this, 'Consumer', {
       config,
@@ -92,8 +89,7 @@ export class MskConsumer extends Construct {
         STATE_TABLE: props.table.table.tableName,
         DEDUPE_HORIZON_SECONDS: String(config.events.dedupeHorizonDays * 86_400),
         CLAIM_LEASE_SECONDS: String(this.timing.claimLeaseSeconds),
-        POWERTOOLS_SERVICE_NAME: serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: 'StreamingPlatform',
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...props.environment,
       },
     });
@@ -169,8 +165,6 @@ export class MskConsumer extends Construct {
         // Never discard by age, written out rather than left to the service default.
         (mapping.node.defaultChild as lambda.CfnEventSourceMapping).maximumRecordAgeInSeconds = -1;
       }
-      // The mapping checks its role's permissions when it is created.
-      mapping.node.addDependency(fn.role!);
       this.mappings.push(mapping);
     }
 
@@ -186,9 +180,9 @@ export class MskConsumer extends Construct {
         DEAD_LETTER_REASONS.map((reason, i) => [
           `r${i}`,
           new cloudwatch.Metric({
-            namespace: 'StreamingPlatform',
+            namespace: METRICS_NAMESPACE,
             metricName: 'RecordsDeadLettered',
-            dimensionsMap: { service: serviceName, consumer, reason },
+            dimensionsMap: { service: this.function.serviceName, consumer, reason },
             statistic: 'Sum',
             period,
           }),

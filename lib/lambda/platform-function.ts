@@ -74,9 +74,12 @@ export class PlatformFunction extends Construct {
   public readonly role: iam.Role;
   /** The statements that need `Resource: *` (X-Ray, VPC networking), kept apart from the role's scoped ones. */
   public readonly unscopedPolicy: iam.Policy;
+  /** `<platform>-<env>-<handler>`: the `service` of its Powertools logs, metrics and traces. */
+  public readonly serviceName: string;
 
   constructor(scope: Construct, id: string, props: PlatformFunctionProps) {
     super(scope, id);
+    this.serviceName = `${props.config.platformName}-${props.config.envName}-${props.handlerDir.replace(/\//g, '-')}`;
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.config.msk.logRetentionDays as logs.RetentionDays,
       removalPolicy: props.config.removeDataOnDestroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
@@ -138,7 +141,7 @@ export class PlatformFunction extends Construct {
       environment: {
         ...(props.sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         // The `service` of every log line, metric and trace segment Powertools writes.
-        POWERTOOLS_SERVICE_NAME: `${props.config.platformName}-${props.config.envName}-${props.handlerDir.replace(/\//g, '-')}`,
+        POWERTOOLS_SERVICE_NAME: this.serviceName,
         ...props.environment,
       },
       vpc: props.vpc,

@@ -6,8 +6,20 @@
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 
-/** Why a record was dead-lettered: the `dlq.reason` header. */
-export type DeadLetterReason = 'invalid_json' | 'schema_violation' | 'too_large' | 'processing_error';
+/**
+ * Why a record was dead-lettered: the `dlq.reason` header, and the `reason` dimension of the
+ * runtime's `RecordsDeadLettered` metric (the CDK's dead-letter alarm sums exactly these).
+ */
+export const DEAD_LETTER_REASONS = [
+  'invalid_json',
+  'schema_violation',
+  'too_large',
+  'processing_error',
+] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
+
+/** The CloudWatch namespace of the platform's Powertools metrics (set as POWERTOOLS_METRICS_NAMESPACE). */
+export const METRICS_NAMESPACE = 'StreamingPlatform';
 
 /** One source topic of a consumer. */
 export interface SourceSpec<T> {
