@@ -18,16 +18,14 @@ export interface SearchDomainProps {
   readonly config: EnvironmentConfig;
   /** The domain goes in its private subnets, one per availability zone used. */
   readonly vpc: ec2.IVpc;
-  /** The domain's security group. */
+  /** The domain's security group, also worn by the set-up function. */
   readonly securityGroup: ec2.ISecurityGroup;
-  /**
-   * The set-up function's security group: must reach the domain on 443.
-   * @default the domain's security group
-   */
-  readonly setupSecurityGroup?: ec2.ISecurityGroup;
   /** The platform CMK: encryption at rest and the log groups. */
   readonly key: kms.IKey;
-  /** Roles that index into the aggregates' indices (the aggregate function's): mapped to the writer role. */
+  /**
+   * Roles that index into the aggregates' indices (the aggregate function's): mapped to the writer
+   * role, and allowed `es:ESHttpPost` on `<domain ARN>/_bulk` only.
+   */
   readonly writerRoles: iam.IRole[];
 }
 
@@ -36,7 +34,7 @@ export interface SearchDomainProps {
  * with encryption at rest (platform CMK) and node to node, HTTPS only with TLS 1.2+, fine-grained
  * access control whose master is the set-up function's IAM role (no internal users, no password),
  * slow and error logs in encrypted log groups, and a resource policy that admits only the writers
- * and the set-up function. A custom resource (lambda/search-setup) applies the index template, the
+ * (`POST /_bulk` only) and the set-up function. A custom resource (lambda/search-setup) applies the index template, the
  * ISM retention policy and the writer role mapping with signed requests.
  */
 export class SearchDomain extends Construct {
@@ -75,7 +73,7 @@ export class SearchDomain extends Construct {
       handlerDir: 'search-setup',
       description: 'Applies the aggregates index template, ISM retention policy and writer role mapping',
       vpc: props.vpc,
-      securityGroup: props.setupSecurityGroup ?? props.securityGroup,
+      securityGroup: props.securityGroup,
       memorySize: 256,
       timeout: Duration.minutes(2),
     });
@@ -129,14 +127,16 @@ export class SearchDomain extends Construct {
     const stack = Stack.of(this);
     // The domain's own ARN cannot be referenced from its access policy; its name is fixed.
     const domainArn = Arn.format({ service: 'es', resource: 'domain', resourceName: domainName }, stack);
+    // The writers send only `POST /_bulk` (lambda/aggregate/search-sink.ts).
+    const bulkPath = `${domainArn}/_bulk`;
     const cfnDomain = this.domain.node.defaultChild as opensearch.CfnDomain;
     cfnDomain.accessPolicies = new iam.PolicyDocument({
       statements: [
         new iam.PolicyStatement({
           sid: 'AggregateWriters',
           principals: props.writerRoles.map((r) => new iam.ArnPrincipal(r.roleArn)),
-          actions: ['es:ESHttpPost', 'es:ESHttpPut'],
-          resources: [`${domainArn}/*`],
+          actions: ['es:ESHttpPost'],
+          resources: [bulkPath],
         }),
         new iam.PolicyStatement({
           sid: 'SearchSetup',
@@ -170,6 +170,15 @@ export class SearchDomain extends Construct {
         resources: [`${domainArn}/*`],
       }),
     );
+    for (const writer of props.writerRoles) {
+      writer.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'SearchBulkWrites',
+          actions: ['es:ESHttpPost'],
+          resources: [bulkPath],
+        }),
+      );
+    }
     this.endpoint = `https://${this.domain.domainEndpoint}`;
 
     const provider = new cr.Provider(this, 'Provider', { onEventHandler: this.setupFunction.fn });

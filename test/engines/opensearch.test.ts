@@ -71,17 +71,13 @@ test('the writer role names actions of this release (the security plugin that ch
     'bulk.BulkAction',
     'index.IndexAction',
     'admin.indices.create.AutoCreateAction',
-    'admin.indices.create.CreateIndexAction',
     'admin.indices.mapping.put.AutoPutMappingAction',
-    'admin.indices.mapping.put.PutMappingAction',
   ].map(nameOf);
   expect(names).toEqual([
     'indices:data/write/bulk',
     'indices:data/write/index',
     'indices:admin/auto_create',
-    'indices:admin/create',
     'indices:admin/mapping/auto_put',
-    'indices:admin/mapping/put',
   ]);
   const role = writerRole(spec);
   expect(role.cluster_permissions).toEqual([names[0]]);
@@ -192,6 +188,25 @@ describe('an aggregate document in its index', () => {
       { status: 201, error: undefined },
     ]);
     expect((await client.get({ index, id: windowKey })).body._source).toEqual(doc(3, 8));
+  });
+
+  test('a bulk alone creates the month index and maps a new currency (the auto-create and auto-put-mapping path)', async () => {
+    const december = indexName(spec.indexPrefix, 'PT1H', '2026-12-01T00:00:00.000Z');
+    const res = await client.transport.request({
+      method: 'POST',
+      path: '/_bulk',
+      bulkBody: [
+        { index: { _index: december, _id: windowKey, version: 1, version_type: 'external' } },
+        { ...doc(1, 1), revenueCents: { GBP: 700 } },
+      ],
+    });
+    expect(res.statusCode).toBe(200);
+    expect((res.body as { errors: boolean }).errors).toBe(false);
+    const mapping = (await client.indices.getMapping({ index: december })).body[december]!.mappings;
+    expect(mapping.properties!.revenueCents).toEqual({
+      dynamic: 'true',
+      properties: { GBP: { type: 'long' } },
+    });
   });
 
   test('the data survives a restart on the same data dir', async () => {

@@ -1,6 +1,6 @@
 /**
- * The Kafka, Secrets Manager and KMS permissions of every role in every stack, compared whole with
- * the table below, written by hand. A statement widened to `*` or to another topic, group, secret
+ * The Kafka, Secrets Manager, KMS, DynamoDB and OpenSearch permissions of every role in every stack,
+ * compared whole with the table below, written by hand. A statement widened to `*` or to another topic, group, secret
  * or key, a new role with such permissions, or a lost one fails here (not only in a snapshot).
  * Resources are rendered readably by test/support/template-graph.ts: `{<stack>/<construct path>.<attribute>}`.
  */
@@ -27,6 +27,21 @@ const MSK_CONSUMER_COMMON = {
   'kms:Encrypt': [KEY_VIA_DYNAMODB],
   'kms:GenerateDataKey': [KEY_VIA_DYNAMODB],
 };
+const ENRICH_TABLE = '{events/EnrichState/Table.Arn}';
+const AGGREGATE_TABLE = '{events/AggregateState/Table.Arn}';
+/** The search domain's ARN (its name is fixed, `<platform>-<env>-events`). */
+const DOMAIN = (envName: string) =>
+  `arn:\${AWS::Partition}:es:\${AWS::Region}:\${AWS::AccountId}:domain/streaming-${envName}-events`;
+/** The OpenSearch permissions: the aggregate function posts bulks only; the set-up reads and puts. */
+const SEARCH_EXPECTED = (envName: string): Record<string, Record<string, string[]>> => ({
+  'events/Aggregate/Consumer/Role': {
+    'es:ESHttpPost': [`${DOMAIN(envName)}/_bulk`],
+  },
+  'events/Search/Setup/Role': {
+    'es:ESHttpGet': [`${DOMAIN(envName)}/*`],
+    'es:ESHttpPut': [`${DOMAIN(envName)}/*`],
+  },
+});
 const REPLICATION_SECRET = '{sources/OrdersCdc/DatabaseSetup/ReplicationSecret}';
 const MASTER_SECRET = '{sources/OrdersCdc/Database/Secret/Attachment}';
 
@@ -97,6 +112,10 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     ],
     'kafka-cluster:ReadData': [TOPIC(topicName('cdcOrders')), TOPIC(topicName('eventsUser'))],
     'kafka-cluster:WriteData': [TOPIC(topicName('dlqEnrich')), TOPIC(topicName('eventsEnriched'))],
+    'dynamodb:GetItem': [ENRICH_TABLE],
+    'dynamodb:PutItem': [ENRICH_TABLE],
+    'dynamodb:UpdateItem': [ENRICH_TABLE],
+    'dynamodb:Query': [`${ENRICH_TABLE}/index/byUser`],
   },
   'events/Aggregate/Consumer/Role': {
     ...MSK_CONSUMER_COMMON,
@@ -109,6 +128,10 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     ],
     'kafka-cluster:ReadData': [TOPIC(topicName('eventsEnriched'))],
     'kafka-cluster:WriteData': [TOPIC(topicName('dlqAggregate')), TOPIC(topicName('eventsAggregates'))],
+    'dynamodb:BatchGetItem': [AGGREGATE_TABLE],
+    'dynamodb:GetItem': [AGGREGATE_TABLE],
+    'dynamodb:PutItem': [AGGREGATE_TABLE],
+    'dynamodb:UpdateItem': [AGGREGATE_TABLE],
   },
   'sources/IotBridge/Acls/Apply/Role': {
     'kafka-cluster:Connect': [CLUSTER],
@@ -117,7 +140,15 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
   },
 };
 
-const GUARDED = /^(kafka-cluster|kafka|secretsmanager|kms):/i;
+const GUARDED = /^(kafka-cluster|kafka|secretsmanager|kms|dynamodb|es):/i;
+
+function expectedIn(envName: string): Record<string, Record<string, string[]>> {
+  const table = { ...EXPECTED };
+  for (const [role, actions] of Object.entries(SEARCH_EXPECTED(envName))) {
+    table[role] = { ...table[role], ...actions };
+  }
+  return table;
+}
 
 describe.each(ENVIRONMENTS)('IAM resources in %s', (envName) => {
   const permissions = rolePermissions(environmentTemplates(envName), (action) => GUARDED.test(action));
@@ -127,7 +158,7 @@ describe.each(ENVIRONMENTS)('IAM resources in %s', (envName) => {
       .filter(([, actions]) => Object.keys(actions).length > 0),
   );
 
-  test('the Kafka, secret and key permissions of every role are exactly the expected ones', () => {
+  test('the Kafka, secret, key, DynamoDB and OpenSearch permissions of every role are exactly the expected ones', () => {
     const sorted = (table: Record<string, Record<string, string[]>>) =>
       Object.fromEntries(
         Object.entries(table).map(([role, actions]) => [
@@ -135,10 +166,10 @@ describe.each(ENVIRONMENTS)('IAM resources in %s', (envName) => {
           Object.fromEntries(Object.entries(actions).map(([a, r]) => [a, [...r].sort()])),
         ]),
       );
-    expect(sorted(guarded)).toEqual(sorted(EXPECTED));
+    expect(sorted(guarded)).toEqual(sorted(expectedIn(envName)));
   });
 
-  test('no role may use Kafka, Secrets Manager or KMS on every resource (`*`)', () => {
+  test('no role may use Kafka, Secrets Manager, KMS, DynamoDB or OpenSearch on every resource (`*`)', () => {
     const wildcards = Object.entries(guarded).flatMap(([role, actions]) =>
       Object.entries(actions)
         .filter(([, resources]) => resources.some((r) => r === '*' || r.startsWith('* ')))

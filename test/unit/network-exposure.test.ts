@@ -180,6 +180,52 @@ describe.each(ENVIRONMENTS)('broker exposure in %s', (envName) => {
   };
   const byTo = (a: { to: string }, b: { to: string }) => a.to.localeCompare(b.to);
 
+  /** Every ingress rule of a group: inline, and as resources in any stack. */
+  const ingressOf = (group: { stack: string; logicalId: string }) => {
+    const inline = (resourceOf(templates, group).Properties?.SecurityGroupIngress ?? []) as Record<
+      string,
+      unknown
+    >[];
+    const rules = [
+      ...inline.map((props) => ({ stack: group.stack, props })),
+      ...[...templates].flatMap(([stack, t]) =>
+        Object.values(t.Resources)
+          .filter((r) => {
+            if (r.Type !== 'AWS::EC2::SecurityGroupIngress') return false;
+            const id = referencedResource(templates, stack, r.Properties?.GroupId);
+            return id?.stack === group.stack && id.logicalId === group.logicalId;
+          })
+          .map((r) => ({ stack, props: r.Properties as Record<string, unknown> })),
+      ),
+    ];
+    return rules.map(({ stack, props }) => ({
+      from: renderValue(
+        templates,
+        stack,
+        props.SourceSecurityGroupId ?? props.SourcePrefixListId ?? props.CidrIp ?? props.CidrIpv6,
+      ),
+      port: `${String(props.IpProtocol)} ${String(props.FromPort)}${props.ToPort === props.FromPort ? '' : `-${String(props.ToPort)}`}`,
+      description: String(props.Description),
+    }));
+  };
+  const byFrom = (a: { from: string }, b: { from: string }) => a.from.localeCompare(b.from);
+
+  test('the OpenSearch group admits HTTPS from the aggregate group and itself only, and reaches itself and the endpoints only', () => {
+    const group = { stack: networkStack, logicalId: logicalId(net.searchSecurityGroup) };
+    expect(ingressOf(group).sort(byFrom)).toEqual(
+      [
+        { from: '{network/Network/aggregateSg.GroupId}', port: 'tcp 443', description: 'from aggregate' },
+        { from: SEARCH, port: 'tcp 443', description: 'from the set-up function' },
+      ].sort(byFrom),
+    );
+    expect(egressOf(group).sort(byTo)).toEqual(
+      [
+        { to: SEARCH, port: 'tcp 443', description: 'set-up function to the domain' },
+        { to: ENDPOINTS, port: 'tcp 443', description: 'to interface endpoints' },
+      ].sort(byTo),
+    );
+  });
+
   test.each(Object.keys(EXPECTED_EGRESS))(
     'the %s group reaches the brokers, the endpoints and DynamoDB (its prefix list) only',
     (component) => {

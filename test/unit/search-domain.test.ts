@@ -52,6 +52,20 @@ describe.each(['dev', 'prod'])('%s', (envName) => {
   const p = domain.Properties;
   const domainName = `${config.platformName}-${envName}-events`;
   const domainPath = `arn:aws:es:eu-west-1:123456789012:domain/${domainName}/*`;
+  const bulkPath = `arn:aws:es:eu-west-1:123456789012:domain/${domainName}/_bulk`;
+  /** Every statement of every policy attached to the role. */
+  const statementsOf = (role: iam.IRole) =>
+    Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((r) =>
+        (r as { Properties: { Roles: unknown[] } }).Properties.Roles.some(
+          (ref) => JSON.stringify(ref) === JSON.stringify(stack.resolve(role.roleName)),
+        ),
+      )
+      .flatMap(
+        (r) =>
+          (r as { Properties: { PolicyDocument: { Statement: unknown[] } } }).Properties.PolicyDocument
+            .Statement,
+      );
 
   test('engine, encryption, HTTPS and TLS 1.2+', () => {
     expect(p.EngineVersion).toBe('OpenSearch_3.5');
@@ -79,8 +93,8 @@ describe.each(['dev', 'prod'])('%s', (envName) => {
           Sid: 'AggregateWriters',
           Effect: 'Allow',
           Principal: { AWS: stack.resolve(writer.roleArn) },
-          Action: ['es:ESHttpPost', 'es:ESHttpPut'],
-          Resource: domainPath,
+          Action: 'es:ESHttpPost',
+          Resource: bulkPath,
         },
         {
           Sid: 'SearchSetup',
@@ -140,27 +154,63 @@ describe.each(['dev', 'prod'])('%s', (envName) => {
     expect(domain.DeletionPolicy).toBe(config.removeDataOnDestroy ? 'Delete' : 'Retain');
   });
 
-  test('the set-up role may only GET and PUT on this domain', () => {
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          {
-            Sid: 'SearchSetupRequests',
-            Effect: 'Allow',
-            Action: ['es:ESHttpGet', 'es:ESHttpPut'],
-            Resource: domainPath,
-          },
-        ]),
+  test('the set-up role may only GET and PUT on this domain (besides its logs, X-Ray and network interfaces)', () => {
+    const logs = template.findResources('AWS::Logs::LogGroup');
+    const setupLogs = Object.keys(logs).filter((id) => id.startsWith('SearchSetupLogs'));
+    expect(setupLogs).toHaveLength(1);
+    expect(statementsOf(search.setupFunction.role)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [setupLogs[0], 'Arn'] },
       },
-    });
+      {
+        Sid: 'SearchSetupRequests',
+        Effect: 'Allow',
+        Action: ['es:ESHttpGet', 'es:ESHttpPut'],
+        Resource: domainPath,
+      },
+      {
+        Sid: 'XRayTraceSegments',
+        Effect: 'Allow',
+        Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+        Resource: '*',
+      },
+      {
+        Sid: 'VpcNetworkInterfaces',
+        Effect: 'Allow',
+        Action: [
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:CreateNetworkInterface',
+          'ec2:DeleteNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        Resource: '*',
+      },
+    ]);
   });
 
-  test('the custom resource applies the set-up with the config', () => {
-    template.hasResourceProperties('Custom::SearchSetup', {
+  test('the writer role may only POST to _bulk on this domain', () => {
+    expect(statementsOf(writer)).toEqual([
+      { Sid: 'SearchBulkWrites', Effect: 'Allow', Action: 'es:ESHttpPost', Resource: bulkPath },
+    ]);
+  });
+
+  test('the custom resource applies the set-up with the config and exactly the writer roles given', () => {
+    const resources = Object.values(template.findResources('Custom::SearchSetup'));
+    expect(resources).toHaveLength(1);
+    const properties = (resources[0] as { Properties: Record<string, unknown> }).Properties;
+    expect(properties).toEqual({
+      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/^SearchProviderframeworkonEvent/), 'Arn'] },
+      Endpoint: stack.resolve(search.endpoint),
       IndexPrefix: 'events-aggregates',
-      RetentionDays: { dev: '30', prod: '400' }[envName],
+      Shards: { dev: '1', prod: '6' }[envName],
       // dev: one node, no replica; prod: multi-AZ with standby, three copies of every shard.
       Replicas: { dev: '0', prod: '2' }[envName],
+      RetentionDays: { dev: '30', prod: '400' }[envName],
+      WriterRoleArns: { 'Fn::Join': ['', ['["', stack.resolve(writer.roleArn), '"]']] },
     });
   });
 

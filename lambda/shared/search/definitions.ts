@@ -123,8 +123,8 @@ export function ismPolicy(spec: SearchSetupSpec) {
  * currency under `revenueCents`. No read, delete or update. The bulk action is checked once at the
  * cluster level, then per shard on each index. A bulk creates a missing index through
  * `indices:admin/auto_create` and maps a new field through `indices:admin/mapping/auto_put` (the
- * action names of OpenSearch's AutoCreateAction and AutoPutMappingAction); the explicit create and
- * put-mapping actions are kept for clients that create the index first.
+ * action names of OpenSearch's AutoCreateAction and AutoPutMappingAction); the writer sends only
+ * bulk requests, so the explicit create-index and put-mapping actions are not granted.
  */
 export function writerRole(spec: SearchSetupSpec) {
   return {
@@ -136,9 +136,7 @@ export function writerRole(spec: SearchSetupSpec) {
           'indices:data/write/bulk*',
           'indices:data/write/index',
           'indices:admin/auto_create',
-          'indices:admin/create',
           'indices:admin/mapping/auto_put',
-          'indices:admin/mapping/put',
         ],
       },
     ],
