@@ -5,24 +5,16 @@
  * DEDUPE_HORIZON_SECONDS, CLAIM_LEASE_SECONDS, OPENSEARCH_ENDPOINT, OPENSEARCH_AUTH (iam | none),
  * OPENSEARCH_INDEX_PREFIX, and the consumer runtime's own.
  */
-import { consumerHandlerFromEnvironment, type ConsumerEnvironment } from '../shared/consumer/runtime';
+import {
+  consumerHandlerFromEnvironment,
+  positiveSeconds,
+  required,
+  seconds,
+} from '../shared/consumer/runtime';
 import { dynamoClient } from '../shared/consumer/dedupe';
 import { createAggregateConsumer } from './aggregate';
-import { createSearchTransport, searchAuthFrom } from './search-sink';
+import { createSearchTransport, searchAuthFrom } from '../shared/search/transport';
 import { parseDimensions, parseWindowSizes } from './windows';
-
-function required(env: ConsumerEnvironment, name: string): string {
-  const value = env[name];
-  if (!value) throw new Error(`environment variable ${name} is not set`);
-  return value;
-}
-
-function seconds(env: ConsumerEnvironment, name: string): number {
-  const value = Number(required(env, name));
-  if (!Number.isSafeInteger(value) || value < 0)
-    throw new Error(`${name} must be a whole number of seconds (got ${env[name]})`);
-  return value;
-}
 
 export const handler = consumerHandlerFromEnvironment((env) =>
   createAggregateConsumer({
@@ -31,8 +23,8 @@ export const handler = consumerHandlerFromEnvironment((env) =>
     deadLetterTopic: env.DEAD_LETTER_TOPIC,
     table: required(env, 'STATE_TABLE'),
     dynamo: dynamoClient(),
-    dedupeHorizonSeconds: seconds(env, 'DEDUPE_HORIZON_SECONDS'),
-    claimLeaseSeconds: seconds(env, 'CLAIM_LEASE_SECONDS'),
+    dedupeHorizonSeconds: positiveSeconds(env, 'DEDUPE_HORIZON_SECONDS'),
+    claimLeaseSeconds: positiveSeconds(env, 'CLAIM_LEASE_SECONDS'),
     search: createSearchTransport({
       endpoint: required(env, 'OPENSEARCH_ENDPOINT'),
       auth: searchAuthFrom(env.OPENSEARCH_AUTH),

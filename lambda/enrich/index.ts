@@ -4,22 +4,8 @@
  * STATE_TABLE, DEDUPE_HORIZON_SECONDS, CLAIM_LEASE_SECONDS, and the consumer runtime's own.
  */
 import { dynamoClient } from '../shared/consumer/dedupe';
-import { consumerHandlerFromEnvironment, type ConsumerEnvironment } from '../shared/consumer/runtime';
+import { consumerHandlerFromEnvironment, positiveSeconds, required } from '../shared/consumer/runtime';
 import { createEnrichConsumer } from './enrich';
-
-function required(env: ConsumerEnvironment, name: string): string {
-  const value = env[name];
-  if (!value) throw new Error(`environment variable ${name} is not set`);
-  return value;
-}
-
-function positiveSeconds(env: ConsumerEnvironment, name: string): number {
-  const value = Number(required(env, name));
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new Error(`${name} must be a positive whole number of seconds (got ${env[name]})`);
-  }
-  return value;
-}
 
 export const handler = consumerHandlerFromEnvironment((env) =>
   createEnrichConsumer({

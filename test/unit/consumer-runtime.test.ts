@@ -8,6 +8,9 @@ import { z } from 'zod';
 import {
   BatchFailedError,
   createMskHandler,
+  positiveSeconds,
+  required,
+  seconds,
   type RuntimeLogger,
   type RuntimeMetrics,
 } from '../../lambda/shared/consumer/runtime';
@@ -406,5 +409,21 @@ describe('partitions', () => {
     await expect(
       h.handler(eventOf(record(0, 1, ok('a', 1), { topic: topicName('eventsEnriched') }))),
     ).rejects.toThrow(`the enrich consumer has no source "${topicName('eventsEnriched')}"`);
+  });
+});
+
+describe('environment', () => {
+  test('a lease or horizon of 0 seconds is refused; a lateness of 0 is accepted', () => {
+    expect(() => positiveSeconds({ CLAIM_LEASE_SECONDS: '0' }, 'CLAIM_LEASE_SECONDS')).toThrow(
+      'CLAIM_LEASE_SECONDS must be a positive whole number of seconds (got 0)',
+    );
+    expect(positiveSeconds({ CLAIM_LEASE_SECONDS: '30' }, 'CLAIM_LEASE_SECONDS')).toBe(30);
+    expect(seconds({ ALLOWED_LATENESS_SECONDS: '0' }, 'ALLOWED_LATENESS_SECONDS')).toBe(0);
+  });
+
+  test('missing, fractional and negative values are refused', () => {
+    expect(() => required({}, 'STATE_TABLE')).toThrow('environment variable STATE_TABLE is not set');
+    expect(() => positiveSeconds({ X: '1.5' }, 'X')).toThrow('X must be a positive whole number');
+    expect(() => seconds({ X: '-1' }, 'X')).toThrow('X must be a non-negative whole number');
   });
 });

@@ -3,6 +3,7 @@
  * as https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html documents it. Unlike
  * `@types/aws-lambda`, a key may be absent and a value may be null (a tombstone).
  */
+import type { IHeaders } from 'kafkajs';
 
 /** One header: its name mapped to the value's bytes. A record's headers are a list of these. */
 export type MSKRecordHeader = Record<string, number[]>;
@@ -35,9 +36,16 @@ export function partitionKey(topic: string, partition: number): string {
   return `${topic}-${partition}`;
 }
 
-/** Kafka headers (name -> bytes) in the event's shape, keeping repeated names in order. */
-export function toEventHeaders(headers: readonly { name: string; value: Buffer }[]): MSKRecordHeader[] {
-  return headers.map((h) => ({ [h.name]: [...h.value] }));
+/** kafkajs headers (repeated names as arrays) in the event's shape, keeping repeated names in order. */
+export function toEventHeaders(headers: IHeaders | undefined): MSKRecordHeader[] {
+  const out: MSKRecordHeader[] = [];
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) {
+      out.push({ [name]: [...(typeof v === 'string' ? Buffer.from(v) : v)] });
+    }
+  }
+  return out;
 }
 
 /** The event's headers as name/bytes pairs, in order. */

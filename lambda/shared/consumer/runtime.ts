@@ -434,10 +434,32 @@ export interface ConsumerEnvironment {
   readonly [name: string]: string | undefined;
 }
 
-function required(env: NodeJS.ProcessEnv, name: string): string {
+/** An environment variable that must be set and non-empty. */
+export function required(env: Readonly<Record<string, string | undefined>>, name: string): string {
   const value = env[name];
   if (!value) throw new Error(`environment variable ${name} is not set`);
   return value;
+}
+
+/** A whole number of seconds, at least `min`. */
+function wholeSeconds(env: Readonly<Record<string, string | undefined>>, name: string, min: number): number {
+  const text = required(env, name);
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) {
+    const kind = min > 0 ? 'a positive' : 'a non-negative';
+    throw new Error(`${name} must be ${kind} whole number of seconds (got ${text})`);
+  }
+  return value;
+}
+
+/** A positive whole number of seconds (a horizon or a lease: 0 would expire everything at once). */
+export function positiveSeconds(env: Readonly<Record<string, string | undefined>>, name: string): number {
+  return wholeSeconds(env, name, 1);
+}
+
+/** A non-negative whole number of seconds (ALLOWED_LATENESS_SECONDS: 0 accepts no late record). */
+export function seconds(env: Readonly<Record<string, string | undefined>>, name: string): number {
+  return wholeSeconds(env, name, 0);
 }
 
 /**

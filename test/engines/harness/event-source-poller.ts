@@ -9,9 +9,14 @@
  */
 import type { Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, IHeaders, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Consumer, KafkaMessage, Producer } from 'kafkajs';
 import { createKafka, createProducer, PRODUCE_ACKS } from '../../../lambda/shared/kafka-client';
-import { partitionKey, type MSKEvent, type MSKRecord } from '../../../lambda/shared/consumer/msk-event';
+import {
+  partitionKey,
+  toEventHeaders,
+  type MSKEvent,
+  type MSKRecord,
+} from '../../../lambda/shared/consumer/msk-event';
 import { onFailureRecords } from '../../../lambda/shared/consumer/on-failure';
 import { bootstrap, kafkaClient } from './clients';
 
@@ -64,18 +69,6 @@ interface Pending {
 
 const LOCAL_CLUSTER_ARN =
   'arn:aws:kafka:us-east-1:000000000000:cluster/local/00000000-0000-0000-0000-000000000000-1';
-
-/** kafkajs headers (repeated names as arrays) in the event's shape: `[{name: bytes}]`. */
-export function eventHeaders(headers: IHeaders | undefined): Record<string, number[]>[] {
-  const out: Record<string, number[]>[] = [];
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) {
-      out.push({ [name]: [...(typeof v === 'string' ? Buffer.from(v) : v)] });
-    }
-  }
-  return out;
-}
 
 export class EventSourcePoller {
   public readonly counters: PollerCounters = {
@@ -192,7 +185,7 @@ export class EventSourcePoller {
         timestampType: this.options.timestampType ?? 'CREATE_TIME',
         key: message.key === null ? null : message.key.toString('base64'),
         value: message.value === null ? null : message.value.toString('base64'),
-        headers: eventHeaders(message.headers),
+        headers: toEventHeaders(message.headers),
       };
       (records[partitionKey(this.options.topic, partition)] ??= []).push(record);
     }

@@ -7,6 +7,8 @@ export interface JvmOptions {
   readonly heap?: string;
   /** Environment variables on top of this process's environment. */
   readonly env?: Readonly<Record<string, string>>;
+  /** The `java` executable. @default javaExecutable() */
+  readonly java?: string;
 }
 
 /** A JVM engine process started by the harness. */
@@ -22,11 +24,15 @@ export interface JvmProcess {
  */
 export function spawnJvm(args: readonly string[], options: JvmOptions = {}): JvmProcess {
   const heap = options.heap ?? '512m';
-  const child = spawn(javaExecutable(), [`-Xmx${heap}`, `-Xms${heap}`, '-XX:+UseG1GC', ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    detached: false,
-    env: { ...process.env, ...options.env },
-  });
+  const child = spawn(
+    options.java ?? javaExecutable(),
+    [`-Xmx${heap}`, `-Xms${heap}`, '-XX:+UseG1GC', ...args],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: false,
+      env: { ...process.env, ...options.env },
+    },
+  );
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   child.once('exit', () => process.removeListener('exit', killOnExit));

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import {
   copyFileSync,
@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { stopProcess } from './jvm';
+import { spawnJvm, stopProcess } from './jvm';
 import { resolveClasspath } from './maven';
 import { freePort } from './ports';
 
@@ -67,7 +67,6 @@ export class LocalOpenSearch {
   /** Milliseconds from process start to a green or yellow cluster, for the last start. */
   public startMs = 0;
   private process?: ChildProcess;
-  private stderr = '';
 
   private constructor(
     public readonly port: number,
@@ -159,12 +158,8 @@ export class LocalOpenSearch {
   public async start(): Promise<void> {
     if (this.process && this.process.exitCode === null && this.process.signalCode === null) return;
     const started = Date.now();
-    const child = spawn(
-      openSearchJava(),
+    const jvm = spawnJvm(
       [
-        `-Xms${this.heap}`,
-        `-Xmx${this.heap}`,
-        '-XX:+UseG1GC',
         `-Djava.io.tmpdir=${join(this.dir, 'tmp')}`,
         '-Dlog4j2.disable.jmx=true',
         `-Dopensearch.path.home=${this.dir}`,
@@ -176,25 +171,19 @@ export class LocalOpenSearch {
         this.dir,
       ],
       {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, OPENSEARCH_PATH_CONF: join(this.dir, 'config') },
+        java: openSearchJava(),
+        heap: this.heap,
+        env: { OPENSEARCH_PATH_CONF: join(this.dir, 'config') },
       },
     );
-    const killOnExit = () => child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    child.once('exit', () => process.removeListener('exit', killOnExit));
-    this.stderr = '';
-    child.stderr?.on(
-      'data',
-      (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-4000)),
-    );
+    const child = jvm.child;
     this.process = child;
     try {
       await this.waitForHealth(120_000);
     } catch (err) {
       await stopProcess(child, { graceMs: 5_000 });
       throw new Error(
-        `OpenSearch did not start: ${(err as Error).message}\n${this.stderr}\n${this.tail()}\nlog: ${this.logFile}`,
+        `OpenSearch did not start: ${(err as Error).message}\n${jvm.stderrTail()}\n${this.tail()}\nlog: ${this.logFile}`,
       );
     }
     this.startMs = Date.now() - started;
