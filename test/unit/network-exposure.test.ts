@@ -150,9 +150,9 @@ describe.each(ENVIRONMENTS)('broker exposure in %s', (envName) => {
     ).toEqual([{ stack: networkStack, logicalId: brokerSg }]);
   });
 
-  /** Every egress rule of a group: inline, and as resources in any stack. */
-  const egressOf = (group: { stack: string; logicalId: string }) => {
-    const inline = (resourceOf(templates, group).Properties?.SecurityGroupEgress ?? []) as Record<
+  /** Every rule of a group in one direction: inline, and as resources in any stack. */
+  const rulesOf = (group: { stack: string; logicalId: string }, direction: 'Ingress' | 'Egress') => {
+    const inline = (resourceOf(templates, group).Properties?.[`SecurityGroup${direction}`] ?? []) as Record<
       string,
       unknown
     >[];
@@ -161,7 +161,7 @@ describe.each(ENVIRONMENTS)('broker exposure in %s', (envName) => {
       ...[...templates].flatMap(([stack, t]) =>
         Object.values(t.Resources)
           .filter((r) => {
-            if (r.Type !== 'AWS::EC2::SecurityGroupEgress') return false;
+            if (r.Type !== `AWS::EC2::SecurityGroup${direction}`) return false;
             const id = referencedResource(templates, stack, r.Properties?.GroupId);
             return id?.stack === group.stack && id.logicalId === group.logicalId;
           })
@@ -169,45 +169,25 @@ describe.each(ENVIRONMENTS)('broker exposure in %s', (envName) => {
       ),
     ];
     return rules.map(({ stack, props }) => ({
-      to: renderValue(
+      peer: renderValue(
         templates,
         stack,
-        props.DestinationSecurityGroupId ?? props.DestinationPrefixListId ?? props.CidrIp ?? props.CidrIpv6,
+        direction === 'Egress'
+          ? (props.DestinationSecurityGroupId ??
+              props.DestinationPrefixListId ??
+              props.CidrIp ??
+              props.CidrIpv6)
+          : (props.SourceSecurityGroupId ?? props.SourcePrefixListId ?? props.CidrIp ?? props.CidrIpv6),
       ),
       port: `${String(props.IpProtocol)} ${String(props.FromPort)}${props.ToPort === props.FromPort ? '' : `-${String(props.ToPort)}`}`,
       description: String(props.Description),
     }));
   };
+  const egressOf = (group: { stack: string; logicalId: string }) =>
+    rulesOf(group, 'Egress').map(({ peer, ...rule }) => ({ to: peer, ...rule }));
+  const ingressOf = (group: { stack: string; logicalId: string }) =>
+    rulesOf(group, 'Ingress').map(({ peer, ...rule }) => ({ from: peer, ...rule }));
   const byTo = (a: { to: string }, b: { to: string }) => a.to.localeCompare(b.to);
-
-  /** Every ingress rule of a group: inline, and as resources in any stack. */
-  const ingressOf = (group: { stack: string; logicalId: string }) => {
-    const inline = (resourceOf(templates, group).Properties?.SecurityGroupIngress ?? []) as Record<
-      string,
-      unknown
-    >[];
-    const rules = [
-      ...inline.map((props) => ({ stack: group.stack, props })),
-      ...[...templates].flatMap(([stack, t]) =>
-        Object.values(t.Resources)
-          .filter((r) => {
-            if (r.Type !== 'AWS::EC2::SecurityGroupIngress') return false;
-            const id = referencedResource(templates, stack, r.Properties?.GroupId);
-            return id?.stack === group.stack && id.logicalId === group.logicalId;
-          })
-          .map((r) => ({ stack, props: r.Properties as Record<string, unknown> })),
-      ),
-    ];
-    return rules.map(({ stack, props }) => ({
-      from: renderValue(
-        templates,
-        stack,
-        props.SourceSecurityGroupId ?? props.SourcePrefixListId ?? props.CidrIp ?? props.CidrIpv6,
-      ),
-      port: `${String(props.IpProtocol)} ${String(props.FromPort)}${props.ToPort === props.FromPort ? '' : `-${String(props.ToPort)}`}`,
-      description: String(props.Description),
-    }));
-  };
   const byFrom = (a: { from: string }, b: { from: string }) => a.from.localeCompare(b.from);
 
   test('the OpenSearch group admits HTTPS from the aggregate group and itself only, and reaches itself and the endpoints only', () => {
