@@ -4,6 +4,7 @@ import type { IConstruct } from 'constructs';
 import { renderTopicRule, telemetryBridge } from '../../lib/iot/telemetry-bridge';
 import type { PlatformFunction } from '../../lib/lambda/platform-function';
 import { configFor, ENVIRONMENTS, synthEnvironment, type SynthesizedEnvironment } from '../support/synth';
+import { UNSCOPED_VPC_FUNCTION_STATEMENTS } from '../support/platform-function-statements';
 
 type Rule = { Properties: { RuleName: string; TopicRulePayload: Record<string, any> } };
 type Json = unknown;
@@ -278,27 +279,7 @@ describe.each(ENVIRONMENTS)('MQTT bridge in %s', (envName) => {
         },
         {
           Version: '2012-10-17',
-          Statement: sortedStatements([
-            {
-              Sid: 'XRayTraceSegments',
-              Effect: 'Allow',
-              Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
-              Resource: '*',
-            },
-            {
-              Sid: 'VpcNetworkInterfaces',
-              Effect: 'Allow',
-              Action: [
-                'ec2:AssignPrivateIpAddresses',
-                'ec2:CreateNetworkInterface',
-                'ec2:DeleteNetworkInterface',
-                'ec2:DescribeNetworkInterfaces',
-                'ec2:DescribeSubnets',
-                'ec2:UnassignPrivateIpAddresses',
-              ],
-              Resource: '*',
-            },
-          ]),
+          Statement: sortedStatements([...UNSCOPED_VPC_FUNCTION_STATEMENTS]),
         },
       ]),
     );

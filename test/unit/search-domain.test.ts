@@ -11,6 +11,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { SearchDomain } from '../../lib/events/search-domain';
 import { cdkJsonContext, configFor } from '../support/synth';
+import { UNSCOPED_VPC_FUNCTION_STATEMENTS } from '../support/platform-function-statements';
 
 function build(envName: string) {
   const config = configFor(envName);
@@ -170,25 +171,7 @@ describe.each(['dev', 'prod'])('%s', (envName) => {
         Action: ['es:ESHttpGet', 'es:ESHttpPut'],
         Resource: domainPath,
       },
-      {
-        Sid: 'XRayTraceSegments',
-        Effect: 'Allow',
-        Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
-        Resource: '*',
-      },
-      {
-        Sid: 'VpcNetworkInterfaces',
-        Effect: 'Allow',
-        Action: [
-          'ec2:AssignPrivateIpAddresses',
-          'ec2:CreateNetworkInterface',
-          'ec2:DeleteNetworkInterface',
-          'ec2:DescribeNetworkInterfaces',
-          'ec2:DescribeSubnets',
-          'ec2:UnassignPrivateIpAddresses',
-        ],
-        Resource: '*',
-      },
+      ...UNSCOPED_VPC_FUNCTION_STATEMENTS,
     ]);
   });
 
