@@ -120,6 +120,79 @@ const eventsSchema = z
   })
   .strict();
 
+/** An alert subscriber: an e-mail address and the lowest severity it receives. */
+const subscriptionSchema = z
+  .object({
+    email: z.email('must be an e-mail address'),
+    minSeverity: z.enum(['info', 'warning', 'critical']),
+  })
+  .strict();
+
+/**
+ * The telemetry path (docs/telemetry-path.md): the sessionization job on Managed Flink, its rules,
+ * the S3 lake and the alerting consumer.
+ */
+const telemetrySchema = z
+  .object({
+    /** SESSION window gap: a device's session ends this long after its last reading. */
+    sessionGapSeconds: intRange(10, 86400, ' seconds'),
+    /** Watermark = the largest `ts` seen minus this: readings older than the watermark are late. */
+    maxOutOfOrdernessSeconds: intRange(0, 3600, ' seconds'),
+    /** A Kafka partition with no record for this long stops holding the watermark back. */
+    idleTimeoutSeconds: intRange(1, 3600, ' seconds'),
+    /** How long a reading's (deviceId, ts) is remembered to drop its duplicates (state TTL). */
+    dedupeStateMinutes: intRange(1, 10080, ' minutes'),
+    alerts: z
+      .object({
+        /** `temperature_high` (critical): a reading with temperature above this. */
+        temperatureHighC: z.number().min(-50, 'must be -50..150 °C').max(150, 'must be -50..150 °C'),
+        /** `battery_low` (warning): a reading with battery below this. */
+        batteryLowPercent: z.number().min(0, 'must be 0..100 %').max(100, 'must be 0..100 %'),
+        /** `session_errors` (warning): a closed session with at least this many error readings. */
+        sessionErrorReadings: intRange(1, 100000, ' readings'),
+        /** `device_silent` (warning): no reading from a device for this long in event time. */
+        silenceSeconds: intRange(60, 604800, ' seconds'),
+      })
+      .strict(),
+    flink: z
+      .object({
+        parallelism: intRange(1, 1000),
+        parallelismPerKpu: intRange(1, 8),
+        autoScaling: z.boolean(),
+        checkpointIntervalSeconds: intRange(10, 3600, ' seconds'),
+        minPauseBetweenCheckpointsSeconds: intRange(0, 3600, ' seconds'),
+        logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']),
+        metricsLevel: z.enum(['APPLICATION', 'OPERATOR', 'PARALLELISM', 'TASK']),
+        logRetentionDays: retentionDays,
+      })
+      .strict(),
+    lake: z
+      .object({
+        /** Current objects move to S3 Standard-IA after this many days. */
+        infrequentAccessAfterDays: intRange(30, 3650, ' days'),
+        /** Current objects move to Glacier Instant Retrieval after this many days. */
+        glacierAfterDays: intRange(90, 3650, ' days'),
+        /** Current objects expire after this many days; omitted: never. */
+        expireAfterDays: intRange(1, 36500, ' days').optional(),
+        /** Overwritten or deleted versions are kept this long. */
+        noncurrentVersionsExpireAfterDays: intRange(1, 3650, ' days'),
+        /** Server access logs of the lake bucket are kept this long. */
+        accessLogsExpireAfterDays: intRange(1, 3650, ' days'),
+      })
+      .strict(),
+    alerting: z
+      .object({
+        /** How long the alerting consumer may wait out an SNS or DynamoDB outage before it dead-letters. */
+        outageBoundMinutes: intRange(1, 60, ' minutes'),
+        /** How long a published alertId is remembered (an alert replayed within it is not sent again). */
+        dedupeHorizonDays: intRange(1, 35, ' days'),
+        consumer: consumerSchema,
+        subscriptions: z.array(subscriptionSchema).max(20, 'must list at most 20 subscriptions'),
+      })
+      .strict(),
+  })
+  .strict();
+
 const environmentSchema = z
   .object({
     account: z
@@ -236,6 +309,7 @@ const environmentSchema = z
       })
       .strict(),
     events: eventsSchema,
+    telemetry: telemetrySchema,
     topicDefaults: z.unknown(),
     topics: z.unknown().optional(),
   })
@@ -264,21 +338,50 @@ export interface EnvironmentConfig {
   readonly iot: Readonly<EnvironmentShape['iot']>;
   /** The events path: outage bound, dedupe horizon, windows, consumers, the search domain. */
   readonly events: Readonly<EventsConfig>;
+  /** The telemetry path: sessionization rules, the Flink application, the lake, alerting. */
+  readonly telemetry: Readonly<TelemetryConfig>;
   /** Every catalog topic with its resolved settings. */
   readonly topics: Readonly<Record<TopicId, ResolvedTopic>>;
 }
 
 export type EventsConfig = z.infer<typeof eventsSchema>;
 export type ConsumerConfig = z.infer<typeof consumerSchema>;
+export type TelemetryConfig = z.infer<typeof telemetrySchema>;
+export type AlertSubscription = z.infer<typeof subscriptionSchema>;
+/** Alert severities, lowest first. */
+export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
 /** The MSK consumers of the events path. */
 export type EventsConsumer = keyof EventsConfig['consumers'];
 export const EVENTS_CONSUMERS: readonly EventsConsumer[] = ['enrich', 'aggregate'];
 
+/** Every Lambda MSK consumer: the events path's and the telemetry path's alerting. */
+export type MskConsumerName = EventsConsumer | 'alerting';
+export const MSK_CONSUMERS: readonly MskConsumerName[] = [...EVENTS_CONSUMERS, 'alerting'];
+
 /** The catalog topics each consumer reads (its event source mappings). */
-export const CONSUMER_SOURCES: Readonly<Record<EventsConsumer, readonly TopicId[]>> = {
+export const CONSUMER_SOURCES: Readonly<Record<MskConsumerName, readonly TopicId[]>> = {
   enrich: ['eventsUser', 'cdcOrders'],
   aggregate: ['eventsEnriched'],
+  alerting: ['telemetryAlerts'],
 };
+
+/** A consumer's settings and the outage bound its retries cover, with the config key they sit under. */
+export function consumerSettings(
+  config: Pick<EnvironmentConfig, 'events' | 'telemetry'>,
+  consumer: MskConsumerName,
+): { settings: ConsumerConfig; outageBoundMinutes: number; key: string } {
+  if (consumer === 'alerting')
+    return {
+      settings: config.telemetry.alerting.consumer,
+      outageBoundMinutes: config.telemetry.alerting.outageBoundMinutes,
+      key: 'telemetry.alerting.consumer',
+    };
+  return {
+    settings: config.events.consumers[consumer],
+    outageBoundMinutes: config.events.outageBoundMinutes,
+    key: `events.consumers.${consumer}`,
+  };
+}
 
 /** Seconds an invocation may take beyond its retry budget to process its batch. */
 export const PROCESSING_HEADROOM_SECONDS = 60;
@@ -382,6 +485,7 @@ export function loadEnvironments(context: Readonly<Record<string, unknown>>): En
       );
     }
     checkEvents(key, env, issues);
+    checkTelemetry(key, env, issues);
     const topics = resolveTopics({
       envName,
       topicDefaults: env.topicDefaults,
@@ -391,22 +495,23 @@ export function loadEnvironments(context: Readonly<Record<string, unknown>>): En
       issues,
     });
     if (TOPIC_IDS.some((id) => topics[id] === undefined)) continue;
-    for (const consumer of EVENTS_CONSUMERS) {
-      const age = env.events.consumers[consumer].maxRecordAgeSeconds;
+    for (const consumer of MSK_CONSUMERS) {
+      const { settings, key: at } = consumerSettings(env, consumer);
+      const age = settings.maxRecordAgeSeconds;
       const compacted = CONSUMER_SOURCES[consumer].filter((id) =>
         topics[id]!.settings.cleanupPolicy.includes('compact'),
       );
       if (age !== -1 && compacted.length > 0) {
         issues.add(
-          `${key}.events.consumers.${consumer}.maxRecordAgeSeconds`,
+          `${key}.${at}.maxRecordAgeSeconds`,
           `must be -1 (never discard by age): ${consumer} reads the compacted ${compacted.map((id) => topics[id]!.name).join(', ')}, whose records are older than any age (got ${age})`,
         );
       }
-      const reserved = env.events.consumers[consumer].reservedConcurrency;
+      const reserved = settings.reservedConcurrency;
       const partitions = CONSUMER_SOURCES[consumer].reduce((n, id) => n + topics[id]!.settings.partitions, 0);
       if (reserved !== undefined && reserved < partitions) {
         issues.add(
-          `${key}.events.consumers.${consumer}.reservedConcurrency`,
+          `${key}.${at}.reservedConcurrency`,
           `must be at least the partitions of ${CONSUMER_SOURCES[consumer].map((id) => topics[id]!.name).join(' + ')} = ${partitions} (one invocation per partition at a time; got ${reserved})`,
         );
       }
@@ -424,6 +529,7 @@ export function loadEnvironments(context: Readonly<Record<string, unknown>>): En
       cdc: env.cdc,
       iot: env.iot,
       events: env.events,
+      telemetry: env.telemetry,
       topics: topics as Record<TopicId, ResolvedTopic>,
     });
   }
@@ -449,27 +555,7 @@ function checkEvents(key: string, env: EnvironmentShape, issues: IssueCollector)
       `must list 1..2 distinct dimensions of type, country (got ${events.dimensions.join(', ')})`,
     );
   }
-  const boundSeconds = events.outageBoundMinutes * 60;
-  for (const consumer of EVENTS_CONSUMERS) {
-    const c = events.consumers[consumer];
-    const at = `${key}.events.consumers.${consumer}`;
-    if (c.maxPollers < c.minPollers) {
-      issues.add(`${at}.maxPollers`, `must be minPollers ${c.minPollers}..2000 (got ${c.maxPollers})`);
-    }
-    if (c.maxRecordAgeSeconds !== -1 && c.maxRecordAgeSeconds < 2 * boundSeconds) {
-      issues.add(
-        `${at}.maxRecordAgeSeconds`,
-        `must be at least 2 x events.outageBoundMinutes = ${2 * boundSeconds} seconds (got ${c.maxRecordAgeSeconds})`,
-      );
-    }
-    const timing = consumerTiming(events, c);
-    if (timing.timeoutSeconds > MAX_FUNCTION_TIMEOUT_SECONDS) {
-      issues.add(
-        `${at}.retryAttempts`,
-        `the function timeout, retry budget ceil(events.outageBoundMinutes ${events.outageBoundMinutes} x 60 / (retryAttempts ${c.retryAttempts} + 1)) = ${timing.retryBudgetSeconds} s + ${PROCESSING_HEADROOM_SECONDS} s headroom = ${timing.timeoutSeconds} s, exceeds Lambda's ${MAX_FUNCTION_TIMEOUT_SECONDS} s: raise retryAttempts or lower events.outageBoundMinutes`,
-      );
-    }
-  }
+  for (const consumer of EVENTS_CONSUMERS) checkConsumer(key, env, consumer, issues);
   const os = events.opensearch;
   const at = `${key}.events.opensearch`;
   if (os.dedicatedMasterNodes === 3 && os.dedicatedMasterInstanceType === undefined) {
@@ -503,4 +589,78 @@ function checkEvents(key: string, env: EnvironmentShape, issues: IssueCollector)
       }
     }
   }
+}
+
+/** Checks of one MSK consumer's settings against the outage bound its retries cover. */
+function checkConsumer(
+  key: string,
+  env: EnvironmentShape,
+  consumer: MskConsumerName,
+  issues: IssueCollector,
+): void {
+  const { settings: c, outageBoundMinutes, key: sub } = consumerSettings(env, consumer);
+  const at = `${key}.${sub}`;
+  const boundKey =
+    consumer === 'alerting' ? 'telemetry.alerting.outageBoundMinutes' : 'events.outageBoundMinutes';
+  const boundSeconds = outageBoundMinutes * 60;
+  if (c.maxPollers < c.minPollers) {
+    issues.add(`${at}.maxPollers`, `must be minPollers ${c.minPollers}..2000 (got ${c.maxPollers})`);
+  }
+  if (c.maxRecordAgeSeconds !== -1 && c.maxRecordAgeSeconds < 2 * boundSeconds) {
+    issues.add(
+      `${at}.maxRecordAgeSeconds`,
+      `must be at least 2 x ${boundKey} = ${2 * boundSeconds} seconds (got ${c.maxRecordAgeSeconds})`,
+    );
+  }
+  const timing = consumerTiming({ outageBoundMinutes }, c);
+  if (timing.timeoutSeconds > MAX_FUNCTION_TIMEOUT_SECONDS) {
+    issues.add(
+      `${at}.retryAttempts`,
+      `the function timeout, retry budget ceil(${boundKey} ${outageBoundMinutes} x 60 / (retryAttempts ${c.retryAttempts} + 1)) = ${timing.retryBudgetSeconds} s + ${PROCESSING_HEADROOM_SECONDS} s headroom = ${timing.timeoutSeconds} s, exceeds Lambda's ${MAX_FUNCTION_TIMEOUT_SECONDS} s: raise retryAttempts or lower ${boundKey}`,
+    );
+  }
+}
+
+/** Cross-field checks of `environments.<env>.telemetry`. */
+function checkTelemetry(key: string, env: EnvironmentShape, issues: IssueCollector): void {
+  const t = env.telemetry;
+  const at = `${key}.telemetry`;
+  if (t.alerts.silenceSeconds <= t.sessionGapSeconds) {
+    issues.add(
+      `${at}.alerts.silenceSeconds`,
+      `must be more than sessionGapSeconds ${t.sessionGapSeconds} (a device silent for less is between two readings of one session; got ${t.alerts.silenceSeconds})`,
+    );
+  }
+  // A duplicate must still find its original: remember (deviceId, ts) at least as long as a reading
+  // can be on time (the out-of-orderness) plus a session gap.
+  const minDedupe = Math.ceil((t.maxOutOfOrdernessSeconds + t.sessionGapSeconds) / 60);
+  if (t.dedupeStateMinutes < minDedupe) {
+    issues.add(
+      `${at}.dedupeStateMinutes`,
+      `must be at least ceil((maxOutOfOrdernessSeconds ${t.maxOutOfOrdernessSeconds} + sessionGapSeconds ${t.sessionGapSeconds}) / 60) = ${minDedupe}..10080 minutes (got ${t.dedupeStateMinutes})`,
+    );
+  }
+  if (t.flink.minPauseBetweenCheckpointsSeconds > t.flink.checkpointIntervalSeconds) {
+    issues.add(
+      `${at}.flink.minPauseBetweenCheckpointsSeconds`,
+      `must be 0..checkpointIntervalSeconds ${t.flink.checkpointIntervalSeconds} (got ${t.flink.minPauseBetweenCheckpointsSeconds})`,
+    );
+  }
+  if (t.lake.glacierAfterDays <= t.lake.infrequentAccessAfterDays) {
+    issues.add(
+      `${at}.lake.glacierAfterDays`,
+      `must be more than infrequentAccessAfterDays ${t.lake.infrequentAccessAfterDays} (got ${t.lake.glacierAfterDays})`,
+    );
+  }
+  if (t.lake.expireAfterDays !== undefined && t.lake.expireAfterDays <= t.lake.glacierAfterDays + 90) {
+    issues.add(
+      `${at}.lake.expireAfterDays`,
+      `must be more than glacierAfterDays ${t.lake.glacierAfterDays} + 90 (Glacier Instant Retrieval bills 90 days at least), or omitted to keep sessions (got ${t.lake.expireAfterDays})`,
+    );
+  }
+  const emails = t.alerting.subscriptions.map((s) => s.email.toLowerCase());
+  if (new Set(emails).size !== emails.length) {
+    issues.add(`${at}.alerting.subscriptions`, 'must list each e-mail address once');
+  }
+  checkConsumer(key, env, 'alerting', issues);
 }
