@@ -23,7 +23,7 @@ export const COMPONENTS = {
   /** The aggregate Lambda. */
   aggregate: { auth: 'iam', description: 'aggregate Lambda', gateways: ['dynamodb'] },
   /** The alerting Lambda. */
-  alerting: { auth: 'iam', description: 'alerting Lambda' },
+  alerting: { auth: 'iam', description: 'alerting Lambda', gateways: ['dynamodb'] },
   /** MSK Connect workers (Debezium source, Snowflake sink). */
   connect: { auth: 'iam', description: 'MSK Connect workers' },
   /** The Managed Service for Apache Flink application. */

@@ -50,6 +50,12 @@ const EXPECTED_EGRESS: Record<string, { to: string; port: string; description: s
     { to: SEARCH, port: 'tcp 443', description: 'to the OpenSearch domain' },
     { to: DYNAMODB_PREFIX_LIST, port: 'tcp 443', description: 'to DynamoDB (gateway endpoint)' },
   ],
+  /** SNS through the interface endpoints; its state table through the DynamoDB gateway. */
+  alerting: [
+    { to: BROKERS, port: 'tcp 9098', description: 'to brokers (iam)' },
+    { to: ENDPOINTS, port: 'tcp 443', description: 'to interface endpoints' },
+    { to: DYNAMODB_PREFIX_LIST, port: 'tcp 443', description: 'to DynamoDB (gateway endpoint)' },
+  ],
 };
 
 describe.each(ENVIRONMENTS)('broker exposure in %s', (envName) => {
@@ -235,6 +241,7 @@ describe.each(ENVIRONMENTS)('broker exposure in %s', (envName) => {
     );
     expect(withPrefixList.sort()).toEqual([
       ['{network/Network/aggregateSg}', DYNAMODB_PREFIX_LIST],
+      ['{network/Network/alertingSg}', DYNAMODB_PREFIX_LIST],
       ['{network/Network/enrichSg}', DYNAMODB_PREFIX_LIST],
     ]);
     expect(ingressFromPrefixList).toEqual([]);
