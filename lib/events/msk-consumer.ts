@@ -10,10 +10,11 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import {
   CONSUMER_SOURCES,
+  consumerSettings,
   consumerTiming,
   type ConsumerTiming,
   type EnvironmentConfig,
-  type EventsConsumer,
+  type MskConsumerName,
 } from '../config/platform-config';
 import type { IKafkaCluster } from '../kafka/msk-cluster';
 import { PlatformFunction } from '../lambda/platform-function';
@@ -25,8 +26,8 @@ import type { ConsumerStateTable } from './consumer-state-table';
 
 export interface MskConsumerProps {
   readonly config: EnvironmentConfig;
-  /** `enrich` or `aggregate`: the handler folder, the config key and the metrics dimension. */
-  readonly consumer: EventsConsumer;
+  /** `enrich`, `aggregate` or `alerting`: the handler folder, the config key and the metrics dimension. */
+  readonly consumer: MskConsumerName;
   readonly description: string;
   readonly catalog: TopicCatalog;
   readonly cluster: IKafkaCluster;
@@ -51,7 +52,7 @@ export interface MskConsumerProps {
 }
 
 /**
- * One MSK consumer of the events path (docs/events-path.md): a PlatformFunction in the VPC with one
+ * One MSK consumer of the platform (docs/events-path.md; alerting: docs/telemetry-path.md): a PlatformFunction in the VPC with one
  * event source mapping per source topic (IAM, provisioned pollers, the Kafka on-failure destination
  * `dlq.<consumer>`), least-privilege access to its topics, groups, state table and key, and alarms on
  * what it dead-letters and on failing batches.
@@ -69,8 +70,10 @@ export class MskConsumer extends Construct {
   constructor(scope: Construct, id: string, props: MskConsumerProps) {
     super(scope, id);
     const { config, consumer, catalog, cluster } = props;
-    const settings = config.events.consumers[consumer];
-    this.timing = consumerTiming(config.events, settings);
+    const { settings, outageBoundMinutes } = consumerSettings(config, consumer);
+    this.timing = consumerTiming({ outageBoundMinutes }, settings);
+    const dedupeHorizonDays =
+      consumer === 'alerting' ? config.telemetry.alerting.dedupeHorizonDays : config.events.dedupeHorizonDays;
 
     this.function = new PlatformFunction(this, 'Consumer', {
       config,
@@ -87,7 +90,7 @@ export class MskConsumer extends Construct {
         DEAD_LETTER_TOPIC: catalog.name(props.deadLetterTopic),
         RETRY_BUDGET_SECONDS: String(this.timing.retryBudgetSeconds),
         STATE_TABLE: props.table.table.tableName,
-        DEDUPE_HORIZON_SECONDS: String(config.events.dedupeHorizonDays * 86_400),
+        DEDUPE_HORIZON_SECONDS: String(dedupeHorizonDays * 86_400),
         CLAIM_LEASE_SECONDS: String(this.timing.claimLeaseSeconds),
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...props.environment,
@@ -200,7 +203,7 @@ export class MskConsumer extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
       fn.metricErrors({ period }).createAlarm(this, 'FunctionErrors', {
-        alarmDescription: `${consumer}: failed invocations; a batch that keeps failing beyond the outage bound (${config.events.outageBoundMinutes} min) goes to ${catalog.name(props.deadLetterTopic)} in Lambda's on-failure format`,
+        alarmDescription: `${consumer}: failed invocations; a batch that keeps failing beyond the outage bound (${outageBoundMinutes} min) goes to ${catalog.name(props.deadLetterTopic)} in Lambda's on-failure format`,
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
