@@ -139,7 +139,7 @@ export function sigV4Problem(
   const scope = `${date}/${region}/${service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
   let key: Buffer = hmac(`AWS4${expected.secretAccessKey}`, date!);
-  for (const part of [region!, service!, 'aws4_request']) key = hmac(key, part);
+  for (const part of [region, service, 'aws4_request']) key = hmac(key, part);
   const computed = createHmac('sha256', key).update(stringToSign).digest('hex');
   return computed === signature ? undefined : 'the signature does not match the request';
 }
@@ -178,13 +178,14 @@ export class SnsStandIn {
   /** Starts the stand-in on a free port of 127.0.0.1. */
   static async start(options: { region?: string } = {}): Promise<SnsStandIn> {
     const port = await freePort();
-    let standIn: SnsStandIn | undefined;
+    const holder: { standIn?: SnsStandIn } = {};
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => standIn!.handle(req, Buffer.concat(chunks), res));
+      req.on('end', () => holder.standIn!.handle(req, Buffer.concat(chunks), res));
     });
-    standIn = new SnsStandIn(server, port, options.region ?? 'us-east-1');
+    const standIn = new SnsStandIn(server, port, options.region ?? 'us-east-1');
+    holder.standIn = standIn;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => resolve());
