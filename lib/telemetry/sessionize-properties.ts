@@ -50,13 +50,26 @@ export function sessionizeProperties(
     'kafka.sasl-jaas-config': MSK_IAM_SASL.jaasConfig,
     'kafka.sasl-callback-handler': MSK_IAM_SASL.callbackHandler,
     'lake.path': endpoints.lakePath,
-    'session.gap.seconds': String(t.sessionGapSeconds),
-    'watermark.out-of-orderness.seconds': String(t.maxOutOfOrdernessSeconds),
+    'session.gap.interval': dayToSecond(t.sessionGapSeconds),
+    'watermark.out-of-orderness.interval': dayToSecond(t.maxOutOfOrdernessSeconds),
     'source.idle-timeout.seconds': String(t.idleTimeoutSeconds),
     'dedupe.state.minutes': String(t.dedupeStateMinutes),
     'alert.temperature-high.celsius': String(t.alerts.temperatureHighC),
     'alert.battery-low.percent': String(t.alerts.batteryLowPercent),
     'alert.session-errors.readings': String(t.alerts.sessionErrorReadings),
+    'alert.silence.interval': dayToSecond(t.alerts.silenceSeconds),
     'alert.silence.seconds': String(t.alerts.silenceSeconds),
   };
+}
+
+/**
+ * Seconds as the text of a Flink SQL `INTERVAL '...' DAY TO SECOND` literal (`D HH:MM:SS`): Flink
+ * 2.2 refuses `INTERVAL '300' SECOND` (leading precision 2) and any SECOND(p) with p > 3.
+ */
+export function dayToSecond(seconds: number): string {
+  if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`not a whole number of seconds: ${seconds}`);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const days = Math.floor(seconds / 86_400);
+  const rest = seconds % 86_400;
+  return `${days} ${pad(Math.floor(rest / 3600))}:${pad(Math.floor((rest % 3600) / 60))}:${pad(rest % 60)}`;
 }

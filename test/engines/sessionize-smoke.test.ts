@@ -1,0 +1,145 @@
+/**
+ * The sessionize job end to end on the local mini cluster, briefly: the jar, SQL and properties AWS
+ * gets (endpoints swapped), three readings of one device, one malformed record and one reading of
+ * another device that moves the watermark. Expected: one session row in the lake, one dead letter
+ * with its headers, one alert. The exact behaviour of every rule is test/engines/telemetry.test.ts.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Admin } from 'kafkajs';
+import { consumerGroupId } from '../../lib/events/consumer-groups';
+import { topicName } from '../../lib/topics/topic-specs';
+import { readTopic } from '../../tools/read-topic';
+import { bootstrap, connectAdmin, deleteTopicsAndWait, kafkaClient, waitForLeaders } from './harness/clients';
+import { ENGINES_DIR } from './harness/kafka';
+import { readLakeSessions, startSessionize, type LakeSession, type SessionizeRun } from './harness/flink';
+
+const RAW = topicName('telemetryRaw');
+const ALERTS = topicName('telemetryAlerts');
+const DLQ = topicName('dlqSessionize');
+const TOPICS = [RAW, ALERTS, DLQ];
+
+let admin: Admin;
+let job: SessionizeRun | undefined;
+let lakeDir: string;
+
+beforeAll(async () => {
+  admin = await connectAdmin();
+  await deleteTopicsAndWait(admin, TOPICS);
+  await admin.createTopics({
+    topics: TOPICS.map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })),
+  });
+  await waitForLeaders(admin, TOPICS);
+  lakeDir = mkdtempSync(join(ENGINES_DIR, 'lake-smoke-'));
+}, 120_000);
+
+afterAll(async () => {
+  await job?.stop();
+  if (admin) {
+    await deleteTopicsAndWait(admin, TOPICS);
+    // The job's committed offsets must not outlive the topic for the next test's first start.
+    await admin.deleteGroups([consumerGroupId('sessionize', 'telemetryRaw')]).catch(() => undefined);
+    await admin.disconnect();
+  }
+  if (lakeDir) rmSync(lakeDir, { recursive: true, force: true });
+});
+
+/** Polls the lake until it has `count` rows (committed files only), or fails with the job log. */
+async function lakeRows(count: number, timeoutMs: number): Promise<LakeSession[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await readLakeSessions(lakeDir);
+    if (rows.length >= count) return rows;
+    if (Date.now() > deadline)
+      throw new Error(`the lake has ${rows.length} rows, expected ${count}; job log:\n${job?.logTail()}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+test('readings become a session, an alert and a dead letter', async () => {
+  job = await startSessionize({ bootstrap: bootstrap(), lakeDir });
+  await job.started;
+
+  const reading = (deviceId: string, ts: string, temperature: number, status = 'ok') =>
+    JSON.stringify({ deviceId, ts, temperature, humidity: 40, battery: 80, status, receivedAt: ts });
+  const producer = kafkaClient('sessionize-smoke').producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  await producer.send({
+    topic: RAW,
+    acks: -1,
+    messages: [
+      { key: 'dev-1', value: reading('dev-1', '2026-11-25T06:00:00.000Z', 21.5) },
+      { key: 'dev-1', value: reading('dev-1', '2026-11-25T06:00:10.000Z', 75) },
+      { key: 'dev-1', value: 'not json {' },
+      { key: 'dev-1', value: reading('dev-1', '2026-11-25T06:00:20.000Z', 22.5, 'error') },
+      // dev-2 at 06:06:00: watermark 06:05:30 >= dev-1's session end 06:05:20 (gap 300 s, dev config).
+      { key: 'dev-2', value: reading('dev-2', '2026-11-25T06:06:00.000Z', 20) },
+    ],
+  });
+  await producer.disconnect();
+
+  const rows = await lakeRows(1, 120_000);
+  expect(rows).toEqual([
+    {
+      partition: { dt: '2026-11-25', hr: '06' },
+      row: {
+        deviceId: 'dev-1',
+        sessionStart: '2026-11-25T06:00:00.000Z',
+        sessionEnd: '2026-11-25T06:05:20.000Z',
+        readings: 3,
+        errorReadings: 1,
+        temperatureMin: 21.5,
+        temperatureMax: 75,
+        temperatureAvg: (21.5 + 75 + 22.5) / 3,
+        humidityAvg: 40,
+        batteryMin: 80,
+      },
+    },
+  ]);
+
+  const dead = await readTopic({
+    brokers: [bootstrap()],
+    topic: DLQ,
+    fromBeginning: true,
+    until: 1,
+    timeoutMs: 30_000,
+  });
+  expect(dead.map((d) => [d.key?.toString(), d.value?.toString()])).toEqual([['dev-1', 'not json {']]);
+  const { ['dlq.at']: at, ...headers } = dead[0]?.headers ?? {};
+  expect(headers).toEqual({
+    'dlq.reason': 'invalid_json',
+    'dlq.detail': 'the value is not a JSON object in UTF-8',
+    'dlq.source.topic': RAW,
+    'dlq.source.partition': '0',
+    'dlq.source.offset': '2',
+    'dlq.consumer': 'sessionize',
+  });
+  expect(at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+
+  const alerts = await readTopic({
+    brokers: [bootstrap()],
+    topic: ALERTS,
+    fromBeginning: true,
+    until: 1,
+    timeoutMs: 30_000,
+  });
+  expect(
+    alerts.map((a) => ({
+      key: a.key?.toString(),
+      value: JSON.parse(a.value?.toString() ?? 'null') as unknown,
+    })),
+  ).toEqual([
+    {
+      key: 'dev-1',
+      value: {
+        // sha256('temperature_high|dev-1|2026-11-25T06:00:10.000Z'), computed by hand with sha256sum.
+        alertId: '8031833dd4a4af7a912ee62fd7f10768effaabe9afcfe6ca70be039afdfb61f2',
+        deviceId: 'dev-1',
+        rule: 'temperature_high',
+        severity: 'critical',
+        at: '2026-11-25T06:00:10.000Z',
+        details: { ts: '2026-11-25T06:00:10.000Z', temperature: 75, limit: 70 },
+      },
+    },
+  ]);
+});
