@@ -5,6 +5,7 @@ import { EventsStack } from './stacks/events-stack';
 import { NetworkStack } from './stacks/network-stack';
 import { SourcesStack } from './stacks/sources-stack';
 import { StreamingStack } from './stacks/streaming-stack';
+import { TelemetryStack } from './stacks/telemetry-stack';
 
 /** The stacks of one environment. */
 export interface PlatformStacks {
@@ -12,9 +13,13 @@ export interface PlatformStacks {
   readonly streaming: StreamingStack;
   readonly sources: SourcesStack;
   readonly events: EventsStack;
+  readonly telemetry: TelemetryStack;
 }
 
-/** Builds one environment's stacks: `<platform>-<env>-network`, `-streaming`, `-sources` and `-events`. */
+/**
+ * Builds one environment's stacks: `<platform>-<env>-network`, `-streaming`, `-sources`, `-events`
+ * and `-telemetry`.
+ */
 export function buildEnvironment(app: App, config: EnvironmentConfig): PlatformStacks {
   const env =
     config.account || config.region ? { account: config.account, region: config.region } : undefined;
@@ -44,9 +49,16 @@ export function buildEnvironment(app: App, config: EnvironmentConfig): PlatformS
     streaming,
     description: `${config.platformName} ${config.envName}: enrich and aggregate consumers, their state tables, OpenSearch`,
   });
-  for (const stack of [network, streaming, sources, events]) {
+  const telemetry = new TelemetryStack(app, `${prefix}-telemetry`, {
+    env,
+    config,
+    network: network.network,
+    streaming,
+    description: `${config.platformName} ${config.envName}: sessionize job on Managed Flink, the S3 lake with Glue and Athena`,
+  });
+  for (const stack of [network, streaming, sources, events, telemetry]) {
     Tags.of(stack).add('platform', config.platformName);
     Tags.of(stack).add('environment', config.envName);
   }
-  return { network, streaming, sources, events };
+  return { network, streaming, sources, events, telemetry };
 }

@@ -13,6 +13,12 @@ export interface ComponentSpec {
   readonly description: string;
   /** Gateway endpoints it reaches (HTTPS to the service's managed prefix list); none by default. */
   readonly gateways?: readonly GatewayService[];
+  /**
+   * Whether it reaches the interface endpoints (HTTPS): true by default. False for a component whose
+   * AWS calls the service makes on its behalf (Managed Flink writes its logs, metrics, checkpoints and
+   * snapshots itself; the job only talks to the brokers and the lake).
+   */
+  readonly interfaceEndpoints?: boolean;
 }
 
 export const COMPONENTS = {
@@ -26,8 +32,17 @@ export const COMPONENTS = {
   alerting: { auth: 'iam', description: 'alerting Lambda', gateways: ['dynamodb'] },
   /** MSK Connect workers (Debezium source, Snowflake sink). */
   connect: { auth: 'iam', description: 'MSK Connect workers' },
-  /** The Managed Service for Apache Flink application. */
-  flink: { auth: 'iam', description: 'Managed Flink application' },
+  /**
+   * The Managed Service for Apache Flink application (the sessionize job): the brokers and the lake
+   * through the S3 gateway endpoint, nothing else (SigV4 for MSK IAM is signed locally; S3 uses the
+   * key for SSE-KMS itself).
+   */
+  flink: {
+    auth: 'iam',
+    description: 'Managed Flink application',
+    gateways: ['s3'],
+    interfaceEndpoints: false,
+  },
   /** Kafka admin custom resources (the SCRAM users' ACLs). */
   admin: { auth: 'iam', description: 'Kafka admin custom resources' },
   /** The IoT Core topic rule's VPC destination: the Kafka rule action cannot use IAM. */
@@ -36,6 +51,12 @@ export const COMPONENTS = {
 
 export type ComponentName = keyof typeof COMPONENTS;
 export const COMPONENT_NAMES = Object.keys(COMPONENTS) as ComponentName[];
+
+/** Whether a component reaches the interface endpoints. */
+export function componentUsesInterfaceEndpoints(name: ComponentName): boolean {
+  const spec: ComponentSpec = COMPONENTS[name];
+  return spec.interfaceEndpoints ?? true;
+}
 
 /** The gateway endpoints a component reaches (its state tables in DynamoDB, for instance). */
 export function componentGateways(name: ComponentName): readonly GatewayService[] {

@@ -3,7 +3,14 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
-import { COMPONENT_NAMES, COMPONENTS, componentGateways, MSK_PORTS, type ComponentName } from './components';
+import {
+  COMPONENT_NAMES,
+  COMPONENTS,
+  componentGateways,
+  componentUsesInterfaceEndpoints,
+  MSK_PORTS,
+  type ComponentName,
+} from './components';
 import { GATEWAY_SERVICES, GatewayPrefixLists } from './gateway-prefix-lists';
 
 export interface PlatformNetworkProps {
@@ -81,17 +88,20 @@ export class PlatformNetwork extends Construct {
     const groups: Partial<Record<ComponentName, ec2.SecurityGroup>> = {};
     for (const name of COMPONENT_NAMES) {
       const { auth, description } = COMPONENTS[name];
+      const endpoints = componentUsesInterfaceEndpoints(name);
       const sg = new ec2.SecurityGroup(this, `${name}Sg`, {
         vpc: this.vpc,
-        description: `${description}: ${auth.toUpperCase()} listener of the brokers, HTTPS to endpoints`,
+        description: `${description}: ${auth.toUpperCase()} listener of the brokers, HTTPS to ${endpoints ? 'endpoints' : 'its gateway endpoints'}`,
         allowAllOutbound: false,
       });
       Tags.of(sg).add('platform:component', name);
       const port = ec2.Port.tcp(MSK_PORTS[auth]);
       sg.addEgressRule(this.brokerSecurityGroup, port, `to brokers (${auth})`);
       this.brokerSecurityGroup.addIngressRule(sg, port, `from ${name} (${auth})`);
-      sg.addEgressRule(this.endpointSecurityGroup, ec2.Port.tcp(443), 'to interface endpoints');
-      this.endpointSecurityGroup.addIngressRule(sg, ec2.Port.tcp(443), `from ${name}`);
+      if (endpoints) {
+        sg.addEgressRule(this.endpointSecurityGroup, ec2.Port.tcp(443), 'to interface endpoints');
+        this.endpointSecurityGroup.addIngressRule(sg, ec2.Port.tcp(443), `from ${name}`);
+      }
       for (const gateway of componentGateways(name)) {
         sg.addEgressRule(
           ec2.Peer.prefixList(this.gatewayPrefixLists.prefixListId(gateway)),

@@ -50,6 +50,7 @@ export interface SynthesizedEnvironment {
   readonly streaming: Template;
   readonly sources: Template;
   readonly events: Template;
+  readonly telemetry: Template;
 }
 
 /**
@@ -69,5 +70,6 @@ export function synthEnvironment(
     streaming: Template.fromStack(stacks.streaming),
     sources: Template.fromStack(stacks.sources),
     events: Template.fromStack(stacks.events),
+    telemetry: Template.fromStack(stacks.telemetry),
   };
 }

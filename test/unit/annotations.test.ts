@@ -9,10 +9,19 @@ test('dev announces that removeDataOnDestroy destroys the cluster', () => {
   );
 });
 
+test('dev announces that removeDataOnDestroy destroys the telemetry lake', () => {
+  const { stacks } = buildApp('dev');
+  Annotations.fromStack(stacks.telemetry).hasWarning(
+    '*',
+    "dev: removeDataOnDestroy is true, so the lake buckets and the application's log group are destroyed with this stack.",
+  );
+});
+
 test('prod has no warnings', () => {
   const { stacks } = buildApp('prod');
   expect(Annotations.fromStack(stacks.streaming).findWarning('*', Match.anyValue())).toEqual([]);
   expect(Annotations.fromStack(stacks.network).findWarning('*', Match.anyValue())).toEqual([]);
+  expect(Annotations.fromStack(stacks.telemetry).findWarning('*', Match.anyValue())).toEqual([]);
 });
 
 test('an explicit account and region synthesize without lookups', () => {

@@ -68,11 +68,13 @@ describe('cfn-lint over every template of every environment', () => {
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-  test('synthesizes the twelve templates of dev, staging and prod', () => {
+  test('synthesizes the fifteen templates of dev, staging and prod', () => {
     expect(templates.map((t) => t.split('/').pop()).sort()).toEqual(
       ['dev', 'prod', 'staging']
         .flatMap((e) =>
-          ['events', 'network', 'sources', 'streaming'].map((s) => `streaming-${e}-${s}.template.json`),
+          ['events', 'network', 'sources', 'streaming', 'telemetry'].map(
+            (s) => `streaming-${e}-${s}.template.json`,
+          ),
         )
         .sort(),
     );

@@ -51,6 +51,7 @@ describe('built-in CloudFormation template validation', () => {
           `streaming-${e}-streaming`,
           `streaming-${e}-sources`,
           `streaming-${e}-events`,
+          `streaming-${e}-telemetry`,
         ])
         .sort(),
     );

@@ -1,4 +1,4 @@
-import { synthEnvironment } from '../support/synth';
+import { cdkJsonContext, synthEnvironment } from '../support/synth';
 import type { Template } from 'aws-cdk-lib/assertions';
 
 /** Resource types that hold data or protect it. */
@@ -77,5 +77,40 @@ describe('dev may destroy its data, but never its topics silently', () => {
   test('the cluster and its key are destroyed with the dev stack, and that is announced', () => {
     expect(deletionPolicies(streaming, 'AWS::MSK::Cluster')).toEqual(['Delete']);
     expect(deletionPolicies(streaming, 'AWS::KMS::Key')).toEqual(['Delete']);
+  });
+});
+
+describe("prod keeps the telemetry path's data", () => {
+  const { telemetry } = synthEnvironment('prod');
+
+  test.each(['AWS::S3::Bucket', 'AWS::Logs::LogGroup', 'AWS::Logs::LogStream'])('%s is retained', (type) => {
+    const policies = deletionPolicies(telemetry, type);
+    expect(policies.length).toBeGreaterThan(0);
+    expect(new Set(policies)).toEqual(new Set(['Retain']));
+  });
+
+  test('nothing empties a bucket on delete', () => {
+    telemetry.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
+  });
+});
+
+describe('dev destroys the telemetry data only because removeDataOnDestroy says so', () => {
+  test('with the flag: the lake and access-log buckets are emptied and deleted, the log group deleted', () => {
+    const { telemetry } = synthEnvironment('dev');
+    expect(deletionPolicies(telemetry, 'AWS::S3::Bucket')).toEqual(['Delete', 'Delete']);
+    telemetry.resourceCountIs('Custom::S3AutoDeleteObjects', 2);
+    const sessionizeLogs = Object.entries(telemetry.findResources('AWS::Logs::LogGroup'))
+      .filter(([id]) => id.startsWith('SessionizeLogs'))
+      .map(([, r]) => (r as { DeletionPolicy?: string }).DeletionPolicy);
+    expect(sessionizeLogs).toEqual(['Delete']);
+  });
+
+  test('without it, dev retains them too', () => {
+    const environments = cdkJsonContext().environments as Record<string, Record<string, unknown>>;
+    const { telemetry } = synthEnvironment('dev', {
+      environments: { ...environments, dev: { ...environments.dev, removeDataOnDestroy: false } },
+    });
+    expect(new Set(deletionPolicies(telemetry, 'AWS::S3::Bucket'))).toEqual(new Set(['Retain']));
+    telemetry.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
   });
 });

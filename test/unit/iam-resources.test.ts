@@ -13,6 +13,8 @@ const TOPIC = (name: string) => `{streaming/Kafka/TopicArnPrefixParameter.Value}
 const GROUP = (name: string) => `{streaming/Kafka/GroupArnPrefixParameter.Value}${name}`;
 const KEY_VIA_SECRETS_MANAGER =
   '{streaming/PlatformKey/Key.Arn} (if StringEquals kms:ViaService secretsmanager.${AWS::Region}.amazonaws.com)';
+const KEY_VIA_S3 =
+  '{streaming/PlatformKey/Key.Arn} (if StringEquals kms:ViaService s3.${AWS::Region}.amazonaws.com)';
 const KEY_VIA_DYNAMODB =
   '{streaming/PlatformKey/Key.Arn} (if StringEquals kms:ViaService dynamodb.${AWS::Region}.amazonaws.com)';
 /** What an MSK consumer of the events path may do besides its own topics and groups. */
@@ -133,6 +135,22 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     'dynamodb:PutItem': [AGGREGATE_TABLE],
     'dynamodb:UpdateItem': [AGGREGATE_TABLE],
   },
+  'telemetry/Sessionize/ServiceRole': {
+    'kafka-cluster:Connect': [CLUSTER],
+    'kafka-cluster:DescribeCluster': [CLUSTER],
+    'kafka-cluster:WriteDataIdempotently': [CLUSTER],
+    'kafka-cluster:AlterGroup': [GROUP(`sessionize-${topicName('telemetryRaw')}`)],
+    'kafka-cluster:DescribeGroup': [GROUP(`sessionize-${topicName('telemetryRaw')}`)],
+    'kafka-cluster:DescribeTopic': [
+      TOPIC(topicName('dlqSessionize')),
+      TOPIC(topicName('telemetryAlerts')),
+      TOPIC(topicName('telemetryRaw')),
+    ],
+    'kafka-cluster:ReadData': [TOPIC(topicName('telemetryRaw'))],
+    'kafka-cluster:WriteData': [TOPIC(topicName('dlqSessionize')), TOPIC(topicName('telemetryAlerts'))],
+    'kms:Decrypt': [KEY_VIA_S3],
+    'kms:GenerateDataKey': [KEY_VIA_S3],
+  },
   'sources/IotBridge/Acls/Apply/Role': {
     'kafka-cluster:Connect': [CLUSTER],
     'kafka-cluster:DescribeCluster': [CLUSTER],
@@ -176,5 +194,91 @@ describe.each(ENVIRONMENTS)('IAM resources in %s', (envName) => {
         .map(([action]) => `${role}: ${action}`),
     );
     expect(wildcards).toEqual([]);
+  });
+});
+
+/**
+ * The telemetry path's roles, every action (S3, logs, EC2, the Flink control plane included), written
+ * out by hand: the sessionize job's service execution role and the start resource's functions.
+ */
+describe.each(ENVIRONMENTS)('telemetry roles in %s', (envName) => {
+  const templates = environmentTemplates(envName);
+  const permissions = rolePermissions(templates);
+  const LAKE = '{telemetry/Lake/Bucket.Arn}';
+  const LOGS = (rest: string) =>
+    `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${rest}`;
+  const APPLICATION = `arn:\${AWS::Partition}:kinesisanalytics:\${AWS::Region}:\${AWS::AccountId}:application/streaming-${envName}-sessionize`;
+
+  test('the sessionize job: its topics and group, sessions/ in the lake, the key via S3, its jar, its log, its network interfaces', () => {
+    const role = permissions['telemetry/Sessionize/ServiceRole']!;
+    // The jar object: the assets bucket and the asset's key (its hash is the sources' hash).
+    const [jar] = role['s3:GetObjectVersion']!;
+    expect(jar).toMatch(
+      /^arn:\$\{AWS::Partition\}:s3:::\{"Fn::Sub":"cdk-hnb659fds-assets-\$\{AWS::AccountId\}-\$\{AWS::Region\}"\}\/[0-9a-f]{64}\.(zip|jar)$/,
+    );
+    const sorted = (table: Record<string, string[]>) =>
+      Object.fromEntries(Object.entries(table).map(([a, r]) => [a, [...r].sort()]));
+    expect(sorted(role)).toEqual(
+      sorted({
+        ...EXPECTED['telemetry/Sessionize/ServiceRole'],
+        's3:ListBucket': [`${LAKE} (if StringLike s3:prefix ["sessions","sessions/*"])`],
+        's3:GetObject': [`${LAKE}/sessions/*`, jar!],
+        's3:PutObject': [`${LAKE}/sessions/*`],
+        's3:DeleteObject': [`${LAKE}/sessions/*`],
+        's3:AbortMultipartUpload': [`${LAKE}/sessions/*`],
+        's3:ListMultipartUploadParts': [`${LAKE}/sessions/*`],
+        's3:GetObjectVersion': [jar!],
+        'logs:DescribeLogStreams': [LOGS('{telemetry/Sessionize/Logs}:log-stream:*')],
+        'logs:PutLogEvents': [
+          LOGS('{telemetry/Sessionize/Logs}:log-stream:{telemetry/Sessionize/LogStream}'),
+        ],
+        'logs:DescribeLogGroups': [LOGS('*')],
+        'ec2:DescribeVpcs': ['*'],
+        'ec2:DescribeSubnets': ['*'],
+        'ec2:DescribeSecurityGroups': ['*'],
+        'ec2:DescribeDhcpOptions': ['*'],
+        'ec2:CreateNetworkInterface': ['*'],
+        'ec2:CreateNetworkInterfacePermission': ['*'],
+        'ec2:DescribeNetworkInterfaces': ['*'],
+        'ec2:DeleteNetworkInterface': ['*'],
+      }),
+    );
+  });
+
+  test('the start functions may describe, list snapshots of and start that one application only', () => {
+    const fn = (name: string) => ({
+      'logs:CreateLogStream': [`{telemetry/Sessionize/${name}/Logs.Arn}`],
+      'logs:PutLogEvents': [`{telemetry/Sessionize/${name}/Logs.Arn}`],
+      'xray:PutTelemetryRecords': ['*'],
+      'xray:PutTraceSegments': ['*'],
+    });
+    expect(permissions['telemetry/Sessionize/StartOnEvent/Role']).toEqual({
+      ...fn('StartOnEvent'),
+      'kinesisanalytics:DescribeApplication': [APPLICATION],
+      'kinesisanalytics:ListApplicationSnapshots': [APPLICATION],
+      'kinesisanalytics:StartApplication': [APPLICATION],
+    });
+    expect(permissions['telemetry/Sessionize/StartIsComplete/Role']).toEqual({
+      ...fn('StartIsComplete'),
+      'kinesisanalytics:DescribeApplication': [APPLICATION],
+    });
+  });
+
+  test('only the job and the start functions touch the application, the lake or its key via S3', () => {
+    const touching = Object.entries(permissions)
+      .filter(([, actions]) =>
+        Object.entries(actions).some(
+          ([action, resources]) =>
+            action.startsWith('kinesisanalytics:') ||
+            resources.some((r) => r.includes('{telemetry/Lake/') || r.includes('kms:ViaService s3.')),
+        ),
+      )
+      .map(([role]) => role)
+      .sort();
+    expect(touching).toEqual([
+      'telemetry/Sessionize/ServiceRole',
+      'telemetry/Sessionize/StartIsComplete/Role',
+      'telemetry/Sessionize/StartOnEvent/Role',
+    ]);
   });
 });

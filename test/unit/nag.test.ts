@@ -8,7 +8,7 @@ describe.each(ENVIRONMENTS)('cdk-nag AwsSolutions in %s', (envName) => {
   const { app, stacks } = buildApp(envName);
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
 
-  test.each(['network', 'streaming', 'sources', 'events'] as const)(
+  test.each(['network', 'streaming', 'sources', 'events', 'telemetry'] as const)(
     '%s stack has no unacknowledged errors or warnings',
     (which) => {
       const annotations = Annotations.fromStack(stacks[which]);

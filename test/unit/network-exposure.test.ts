@@ -35,9 +35,11 @@ const SEARCH = '{network/Network/SearchSg.GroupId}';
 /** The DynamoDB managed prefix list id, resolved at deploy time by the network stack's lookup. */
 const LOOKUP = (service: string) => `{network/Network/GatewayPrefixLists/${service}Lookup/Resource/Default}`;
 const DYNAMODB_PREFIX_LIST = `${LOOKUP('dynamodb').slice(0, -1)}.PrefixLists.0.PrefixListId}`;
+/** The S3 managed prefix list id, resolved the same way. */
+const S3_PREFIX_LIST = `${LOOKUP('s3').slice(0, -1)}.PrefixLists.0.PrefixListId}`;
 const LOOKUP_ROLE = '{network/Network/GatewayPrefixLists/LookupRole}';
 
-/** The whole egress of the components that use DynamoDB (their state tables). */
+/** The whole egress of the components that use a gateway endpoint (DynamoDB state tables, the S3 lake). */
 const EXPECTED_EGRESS: Record<string, { to: string; port: string; description: string }[]> = {
   enrich: [
     { to: BROKERS, port: 'tcp 9098', description: 'to brokers (iam)' },
@@ -55,6 +57,11 @@ const EXPECTED_EGRESS: Record<string, { to: string; port: string; description: s
     { to: BROKERS, port: 'tcp 9098', description: 'to brokers (iam)' },
     { to: ENDPOINTS, port: 'tcp 443', description: 'to interface endpoints' },
     { to: DYNAMODB_PREFIX_LIST, port: 'tcp 443', description: 'to DynamoDB (gateway endpoint)' },
+  ],
+  /** The sessionize job: the brokers' IAM listener and the lake through the S3 gateway, nothing else. */
+  flink: [
+    { to: BROKERS, port: 'tcp 9098', description: 'to brokers (iam)' },
+    { to: S3_PREFIX_LIST, port: 'tcp 443', description: 'to S3 (gateway endpoint)' },
   ],
 };
 
@@ -213,7 +220,7 @@ describe.each(ENVIRONMENTS)('broker exposure in %s', (envName) => {
   });
 
   test.each(Object.keys(EXPECTED_EGRESS))(
-    'the %s group reaches the brokers, the endpoints and DynamoDB (its prefix list) only',
+    'the %s group reaches exactly its listed peers (brokers, endpoints, gateway prefix lists)',
     (component) => {
       const group = { stack: networkStack, logicalId: logicalId(net.securityGroup(component as never)) };
       expect(egressOf(group).sort(byTo)).toEqual([...EXPECTED_EGRESS[component]!].sort(byTo));
@@ -243,6 +250,7 @@ describe.each(ENVIRONMENTS)('broker exposure in %s', (envName) => {
       ['{network/Network/aggregateSg}', DYNAMODB_PREFIX_LIST],
       ['{network/Network/alertingSg}', DYNAMODB_PREFIX_LIST],
       ['{network/Network/enrichSg}', DYNAMODB_PREFIX_LIST],
+      ['{network/Network/flinkSg}', S3_PREFIX_LIST],
     ]);
     expect(ingressFromPrefixList).toEqual([]);
   });
@@ -265,8 +273,9 @@ describe.each(ENVIRONMENTS)('broker exposure in %s', (envName) => {
     const call = (service: string) =>
       `DescribeManagedPrefixListsCommand {"Filters":[{"Name":"prefix-list-name","Values":["com.amazonaws.\${AWS::Region}.${service}"]}]}`;
     expect(lookups).toEqual({
-      // Only the lists a security group names: no component reaches S3 through its gateway yet.
+      // Only the lists a security group names: DynamoDB (state tables) and S3 (the Flink job's lake).
       [LOOKUP('dynamodb')]: [call('dynamodb'), call('dynamodb')],
+      [LOOKUP('s3')]: [call('s3'), call('s3')],
     });
 
     const statements = roleStatements(templates)

@@ -1,5 +1,11 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { COMPONENT_NAMES, COMPONENTS, componentGateways, MSK_PORTS } from '../../lib/network/components';
+import {
+  COMPONENT_NAMES,
+  COMPONENTS,
+  componentGateways,
+  componentUsesInterfaceEndpoints,
+  MSK_PORTS,
+} from '../../lib/network/components';
 import { configFor, ENVIRONMENTS, synthEnvironment, type SynthesizedEnvironment } from '../support/synth';
 
 type SgRule = {
@@ -90,7 +96,7 @@ describe.each(ENVIRONMENTS)('network in %s', (envName) => {
     }
   });
 
-  test('each component reaches the brokers on its port, the endpoints and its gateways on 443, nothing else', () => {
+  test('each component reaches the brokers on its port, the endpoints (unless it has none) and its gateways on 443, nothing else', () => {
     for (const name of COMPONENT_NAMES) {
       const sg = synth.stacks.network.resolve(
         synth.stacks.network.network.securityGroup(name).securityGroupId,
@@ -99,9 +105,10 @@ describe.each(ENVIRONMENTS)('network in %s', (envName) => {
         .map((r) => (r as { Properties: SgRule & { GroupId: unknown } }).Properties)
         .filter((p) => JSON.stringify(p.GroupId) === JSON.stringify(sg));
       // The aggregate function also reaches the search domain (network-exposure.test.ts has the rules).
+      // The Flink application reaches no interface endpoint (network-exposure.test.ts has its rules).
       const expected = [
         MSK_PORTS[COMPONENTS[name].auth],
-        443,
+        ...(componentUsesInterfaceEndpoints(name) ? [443] : []),
         ...componentGateways(name).map(() => 443),
         ...(name === 'aggregate' ? [443] : []),
       ];
