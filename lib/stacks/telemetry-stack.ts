@@ -3,6 +3,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
 import type { PlatformNetwork } from '../network/platform-network';
+import { TelemetryAlerting } from '../telemetry/alerting';
 import { SessionLake } from '../telemetry/lake';
 import { SessionizeApplication } from '../telemetry/sessionize-application';
 import { SessionizeJar } from '../telemetry/sessionize-jar';
@@ -16,12 +17,13 @@ export interface TelemetryStackProps extends StackProps {
 
 /**
  * The telemetry path (docs/telemetry-path.md): the S3 lake with its Glue table and Athena workgroup,
- * and the sessionize job on Managed Service for Apache Flink.
+ * the sessionize job on Managed Service for Apache Flink, and the alerting consumer with its SNS topic.
  */
 export class TelemetryStack extends Stack {
   public readonly lake: SessionLake;
   public readonly jar: SessionizeJar;
   public readonly sessionize: SessionizeApplication;
+  public readonly alerting: TelemetryAlerting;
 
   constructor(scope: Construct, id: string, props: TelemetryStackProps) {
     super(scope, id, props);
@@ -44,9 +46,20 @@ export class TelemetryStack extends Stack {
       securityGroup: network.securityGroup('flink'),
     });
 
+    this.alerting = new TelemetryAlerting(this, 'Alerting', {
+      config,
+      catalog,
+      cluster: streaming.cluster,
+      bootstrapBrokers: streaming.bootstrapBrokers.iam,
+      key,
+      vpc: network.vpc,
+      securityGroup: network.securityGroup('alerting'),
+      alarmTopic: streaming.alarms.alarmTopic,
+    });
+
     if (config.removeDataOnDestroy) {
       Annotations.of(this).addWarning(
-        `${config.envName}: removeDataOnDestroy is true, so the lake buckets and the application's log group are destroyed with this stack.`,
+        `${config.envName}: removeDataOnDestroy is true, so the lake buckets, the application's log group and the alerting state table are destroyed with this stack.`,
       );
     }
   }

@@ -17,6 +17,9 @@ const KEY_VIA_S3 =
   '{streaming/PlatformKey/Key.Arn} (if StringEquals kms:ViaService s3.${AWS::Region}.amazonaws.com)';
 const KEY_VIA_DYNAMODB =
   '{streaming/PlatformKey/Key.Arn} (if StringEquals kms:ViaService dynamodb.${AWS::Region}.amazonaws.com)';
+const KEY_VIA_SNS =
+  '{streaming/PlatformKey/Key.Arn} (if StringEquals kms:ViaService sns.${AWS::Region}.amazonaws.com, StringEquals kms:EncryptionContext:aws:sns:topicArn {telemetry/Alerting/Topic})';
+const ALERTING_TABLE = '{telemetry/Alerting/State/Table.Arn}';
 /** What an MSK consumer of the events path may do besides its own topics and groups. */
 const MSK_CONSUMER_COMMON = {
   'kafka-cluster:Connect': [CLUSTER],
@@ -135,6 +138,21 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     'dynamodb:PutItem': [AGGREGATE_TABLE],
     'dynamodb:UpdateItem': [AGGREGATE_TABLE],
   },
+  'telemetry/Alerting/Consumer/Consumer/Role': {
+    ...MSK_CONSUMER_COMMON,
+    'kafka-cluster:AlterGroup': [GROUP(`alerting-${topicName('telemetryAlerts')}`)],
+    'kafka-cluster:DescribeGroup': [GROUP(`alerting-${topicName('telemetryAlerts')}`)],
+    'kafka-cluster:DescribeTopic': [TOPIC(topicName('dlqAlerting')), TOPIC(topicName('telemetryAlerts'))],
+    'kafka-cluster:ReadData': [TOPIC(topicName('telemetryAlerts'))],
+    'kafka-cluster:WriteData': [TOPIC(topicName('dlqAlerting'))],
+    'dynamodb:DeleteItem': [ALERTING_TABLE],
+    'dynamodb:GetItem': [ALERTING_TABLE],
+    'dynamodb:PutItem': [ALERTING_TABLE],
+    'dynamodb:UpdateItem': [ALERTING_TABLE],
+    'kms:Decrypt': [KEY_VIA_DYNAMODB, KEY_VIA_SNS],
+    'kms:GenerateDataKey*': [KEY_VIA_SNS],
+    'sns:Publish': ['{telemetry/Alerting/Topic}'],
+  },
   'telemetry/Sessionize/ServiceRole': {
     'kafka-cluster:Connect': [CLUSTER],
     'kafka-cluster:DescribeCluster': [CLUSTER],
@@ -158,7 +176,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
   },
 };
 
-const GUARDED = /^(kafka-cluster|kafka|secretsmanager|kms|dynamodb|es):/i;
+const GUARDED = /^(kafka-cluster|kafka|secretsmanager|kms|dynamodb|es|sns):/i;
 
 function expectedIn(envName: string): Record<string, Record<string, string[]>> {
   const table = { ...EXPECTED };
@@ -176,7 +194,7 @@ describe.each(ENVIRONMENTS)('IAM resources in %s', (envName) => {
       .filter(([, actions]) => Object.keys(actions).length > 0),
   );
 
-  test('the Kafka, secret, key, DynamoDB and OpenSearch permissions of every role are exactly the expected ones', () => {
+  test('the Kafka, secret, key, DynamoDB, OpenSearch and SNS permissions of every role are exactly the expected ones', () => {
     const sorted = (table: Record<string, Record<string, string[]>>) =>
       Object.fromEntries(
         Object.entries(table).map(([role, actions]) => [
@@ -187,7 +205,7 @@ describe.each(ENVIRONMENTS)('IAM resources in %s', (envName) => {
     expect(sorted(guarded)).toEqual(sorted(expectedIn(envName)));
   });
 
-  test('no role may use Kafka, Secrets Manager, KMS, DynamoDB or OpenSearch on every resource (`*`)', () => {
+  test('no role may use Kafka, Secrets Manager, KMS, DynamoDB, OpenSearch or SNS on every resource (`*`)', () => {
     const wildcards = Object.entries(guarded).flatMap(([role, actions]) =>
       Object.entries(actions)
         .filter(([, resources]) => resources.some((r) => r === '*' || r.startsWith('* ')))
