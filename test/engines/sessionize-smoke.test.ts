@@ -4,7 +4,7 @@
  * another device that moves the watermark. Expected: one session row in the lake, one dead letter
  * with its headers, one alert. The exact behaviour of every rule is test/engines/telemetry.test.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { consumerGroupId } from '../../lib/events/consumer-groups';
@@ -21,6 +21,7 @@ const TOPICS = [RAW, ALERTS, DLQ];
 
 let admin: Admin;
 let job: SessionizeRun | undefined;
+let failing: SessionizeRun | undefined;
 let lakeDir: string;
 
 beforeAll(async () => {
@@ -35,6 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await job?.stop();
+  await failing?.stop();
   if (admin) {
     await deleteTopicsAndWait(admin, TOPICS);
     // The job's committed offsets must not outlive the topic for the next test's first start.
@@ -142,4 +144,24 @@ test('readings become a session, an alert and a dead letter', async () => {
       },
     },
   ]);
+});
+
+// Locally the brokers are PLAINTEXT, yet every Kafka table carries the MSK IAM settings. Kafka
+// parses `sasl.client.callback.handler.class` as a class when it builds a client, whatever the
+// protocol: the job above running shows that the jar's IAMClientCallbackHandler loads; this
+// control shows that a class that is not there does fail the job (so the check is real).
+test('a Kafka table naming an IAM callback class the jar lacks fails the job, exit code 1', async () => {
+  failing = await startSessionize({
+    bootstrap: bootstrap(),
+    lakeDir: join(lakeDir, 'control'),
+    propertyOverrides: {
+      'kafka.sasl-callback-handler': 'software.amazon.msk.auth.iam.NoSuchCallbackHandler',
+    },
+  });
+  await expect(failing.started).rejects.toThrow('exited (code 1)');
+  const { code } = await failing.exited;
+  expect(code).toBe(1);
+  expect(readFileSync(failing.logFile, 'utf8')).toMatch(
+    /Invalid value software\.amazon\.msk\.auth\.iam\.NoSuchCallbackHandler for configuration sasl\.client\.callback\.handler\.class/,
+  );
 });
