@@ -138,6 +138,12 @@ const telemetrySchema = z
     sessionGapSeconds: intRange(10, 86400, ' seconds'),
     /** Watermark = the largest `ts` seen minus this: readings older than the watermark are late. */
     maxOutOfOrdernessSeconds: intRange(0, 3600, ' seconds'),
+    /**
+     * A reading whose `ts` is more than this ahead of its Kafka record's timestamp (when the bridge
+     * wrote it) is refused (dead-lettered): a device clock far in the future would otherwise move the
+     * watermark for every device and make all their readings late.
+     */
+    maxFutureSkewSeconds: intRange(1, 86400, ' seconds'),
     /** A Kafka partition with no record for this long stops holding the watermark back. */
     idleTimeoutSeconds: intRange(1, 3600, ' seconds'),
     /** How long a reading's (deviceId, ts) is remembered to drop its duplicates (state TTL). */
