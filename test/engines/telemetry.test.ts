@@ -8,6 +8,8 @@
  *    rule of docs/telemetry-path.md at its edges (the fixture explains each record).
  * 2. A quiet partition: telemetry.raw with three partitions, two of which get nothing; with the idle
  *    timeout the watermark moves on and the sessions close.
+ * 3. The same without the idle timeout: nothing closes once the job has read (and committed) every
+ *    record, until the quiet partitions get a reading each; then the same sessions close.
  *
  * The output is polled until the expected counts arrived (a generous deadline), then read once more
  * after a few checkpoints to catch anything beyond them, then compared.
@@ -38,6 +40,7 @@ import {
   QUIET_PARTITIONS,
   QUIET_RECORDS,
   QUIET_SESSIONS,
+  QUIET_WAKE_RECORDS,
   type ExpectedAlert,
   type ExpectedDeadLetter,
   type ExpectedSession,
@@ -449,6 +452,69 @@ test(
     job = run;
     await run.started;
 
+    const out = await awaitOutput(run, { sessions: QUIET_SESSIONS.length, alerts: 0, deadLetters: 0 });
+    withLog(run, () => {
+      expect({
+        sessions: sortSessions(out.sessions),
+        alerts: out.alerts.map(actualAlertRecord),
+        deadLetters: out.deadLetters.map(actualDeadLetter),
+      }).toEqual({ sessions: sortSessions<ExpectedSession>(QUIET_SESSIONS), alerts: [], deadLetters: [] });
+    });
+  },
+  TEST_TIMEOUT_MS,
+);
+
+/** Waits until the job has committed (on a checkpoint) partition 0 of telemetry.raw up to `end`. */
+async function untilJobCommitted(run: SessionizeRun, end: number): Promise<void> {
+  const deadline = Date.now() + OUTPUT_DEADLINE_MS;
+  for (;;) {
+    const [topic] = await admin.fetchOffsets({ groupId: JOB_GROUP, topics: [RAW] });
+    const at = Number(topic?.partitions.find((p) => p.partition === 0)?.offset ?? -1);
+    if (at >= end) return;
+    if (Date.now() > deadline)
+      throw new Error(`the job committed partition 0 up to ${at} only, not ${end}\n${run.logTail(40)}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+test(
+  'without the idle timeout, quiet partitions hold the watermark until each gets a reading',
+  async () => {
+    await freshTopics(QUIET_PARTITIONS);
+    await produce(QUIET_RECORDS);
+    const run = await startSessionize({
+      bootstrap: bootstrap(),
+      lakeDir: newLakeDir('held'),
+      telemetry: { ...FIXTURE_TELEMETRY, idleTimeoutSeconds: 3600 },
+      checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
+      parallelism: 1,
+    });
+    job = run;
+    await run.started;
+
+    // Every record read and a checkpoint taken after it; then a few checkpoints more: nothing closed.
+    await untilJobCommitted(run, QUIET_RECORDS.length);
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    const held = await readOutput(run.lakeDir);
+    withLog(run, () => {
+      expect({ sessions: held.sessions, alerts: held.alerts, deadLetters: held.deadLetters }).toEqual({
+        sessions: [],
+        alerts: [],
+        deadLetters: [],
+      });
+    });
+
+    const producer = kafkaClient('telemetry-wake').producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      await producer.send({
+        topic: RAW,
+        acks: -1,
+        messages: QUIET_WAKE_RECORDS.map((r) => ({ partition: r.partition, key: r.key, value: r.value })),
+      });
+    } finally {
+      await producer.disconnect();
+    }
     const out = await awaitOutput(run, { sessions: QUIET_SESSIONS.length, alerts: 0, deadLetters: 0 });
     withLog(run, () => {
       expect({
