@@ -53,6 +53,7 @@ export function sessionizeProperties(
     'session.gap.interval': dayToSecond(t.sessionGapSeconds),
     'watermark.out-of-orderness.interval': dayToSecond(t.maxOutOfOrdernessSeconds),
     'source.idle-timeout.seconds': String(t.idleTimeoutSeconds),
+    'reading.max-future-skew.seconds': String(t.maxFutureSkewSeconds),
     'dedupe.state.minutes': String(t.dedupeStateMinutes),
     'alert.temperature-high.celsius': String(t.alerts.temperatureHighC),
     'alert.battery-low.percent': String(t.alerts.batteryLowPercent),

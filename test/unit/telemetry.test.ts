@@ -323,6 +323,7 @@ describe('the sessionize application in dev: properties, logging, start', () => 
             'session.gap.interval': '0 00:05:00',
             'watermark.out-of-orderness.interval': '0 00:00:30',
             'source.idle-timeout.seconds': '60',
+            'reading.max-future-skew.seconds': '300',
             'dedupe.state.minutes': '60',
             'alert.temperature-high.celsius': '70',
             'alert.battery-low.percent': '10',
