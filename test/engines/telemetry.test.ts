@@ -126,7 +126,12 @@ async function produce(records: readonly FixtureRecord[]): Promise<void> {
     await producer.send({
       topic: RAW,
       acks: -1,
-      messages: records.map((r) => ({ partition: 0, key: r.key, value: r.value })),
+      messages: records.map((r) => ({
+        partition: 0,
+        key: r.key,
+        value: r.value,
+        timestamp: String(Date.parse(r.timestamp)),
+      })),
     });
   } finally {
     await producer.disconnect();
@@ -510,7 +515,12 @@ test(
       await producer.send({
         topic: RAW,
         acks: -1,
-        messages: QUIET_WAKE_RECORDS.map((r) => ({ partition: r.partition, key: r.key, value: r.value })),
+        messages: QUIET_WAKE_RECORDS.map((r) => ({
+          partition: r.partition,
+          key: r.key,
+          value: r.value,
+          timestamp: String(Date.parse(r.timestamp)),
+        })),
       });
     } finally {
       await producer.disconnect();
