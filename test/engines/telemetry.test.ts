@@ -90,12 +90,12 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  for (const dir of lakeDirs) rmSync(dir, { recursive: true, force: true });
   if (admin) {
     await deleteTopicsAndWait(admin, TOPICS);
     await admin.deleteGroups([JOB_GROUP, ALERTING_GROUP]).catch(() => undefined);
     await admin.disconnect();
   }
-  for (const dir of lakeDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Fresh catalog topics (telemetry.raw with `rawPartitions`), no committed offsets of the job. */
