@@ -4,20 +4,28 @@
 
 -- Step 5: the dedupe state is bounded by a TTL.
 SET 'table.exec.state.ttl' = '${dedupe.state.minutes} min';
+-- The INSERTs below share the parse, the dedupe and the late split: the planner finds the common
+-- sub-plans of the statement set by their digest and plans each ONCE (without this, each output's
+-- query got its own parse Calc and Deduplicate, as its columns differ after projection push-down).
+SET 'table.optimizer.reuse-optimize-block-with-digest-enabled' = 'true';
 
--- Step 1 and 3: telemetry.raw, value and key as bytes, the Kafka metadata for the dead letters; the
--- event time parsed from the JSON (NULL when the value is not a valid reading's time), the watermark
--- per partition on every record, idle partitions left out after the idle timeout.
+-- Steps 2 and 4 (parse and check) in one pass over the bytes: platform.telemetry.ParseReading
+-- returns the reading's fields, or the dead-letter reason and detail (docs/telemetry-path.md).
+CREATE TEMPORARY SYSTEM FUNCTION PARSE_READING AS 'platform.telemetry.ParseReading';
+
+-- Step 1 and 3: telemetry.raw, value and key as bytes, the Kafka metadata for the dead letters and
+-- the future-ts guard; the event time is the ts of a VALID reading (NULL for any other record, so
+-- that neither a malformed record nor a ts too far ahead of its record's timestamp moves the
+-- watermark), the watermark per partition on every record, idle partitions left out after the idle
+-- timeout. The same PARSE_READING call as the view `checked` (one parse per record, see its class).
 CREATE TABLE telemetry_raw (
   record_key BYTES,
   record_value BYTES,
   source_topic STRING METADATA FROM 'topic' VIRTUAL,
   source_partition INT METADATA FROM 'partition' VIRTUAL,
   source_offset BIGINT METADATA FROM 'offset' VIRTUAL,
-  event_time AS CASE
-    WHEN REGEXP(JSON_VALUE(CAST(record_value AS STRING), '$.ts'), '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{3}Z$')
-    THEN TO_TIMESTAMP(JSON_VALUE(CAST(record_value AS STRING), '$.ts'), 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')
-  END,
+  record_timestamp TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,
+  event_time AS PARSE_READING(record_value, record_timestamp, ${reading.max-future-skew.seconds}).event_time,
   proc_time AS PROCTIME(),
   WATERMARK FOR event_time AS event_time - INTERVAL '${watermark.out-of-orderness.interval}' DAY TO SECOND
 ) WITH (
@@ -101,57 +109,21 @@ CREATE TABLE lake_sessions (
   'parquet.timestamp.time.unit' = 'millis'
 );
 
--- Step 2: the checks, each field's JSON value wrapped in an array so that its JSON type shows
--- (a string starts with [" , a number with [- or [digit).
-CREATE TEMPORARY VIEW parsed AS
-SELECT
-  record_key, record_value, source_topic, source_partition, source_offset, event_time, proc_time,
-  doc,
-  JSON_VALUE(doc, '$.deviceId') AS device_id,
-  JSON_QUERY(doc, '$.deviceId' WITH ARRAY WRAPPER) AS device_id_json,
-  JSON_QUERY(doc, '$.temperature' WITH ARRAY WRAPPER) AS temperature_json,
-  JSON_QUERY(doc, '$.humidity' WITH ARRAY WRAPPER) AS humidity_json,
-  JSON_QUERY(doc, '$.battery' WITH ARRAY WRAPPER) AS battery_json,
-  JSON_VALUE(doc, '$.status') AS status
-FROM (
-  SELECT *, CAST(record_value AS STRING) AS doc FROM telemetry_raw
-);
-
+-- Steps 2 and 4: the verdict on each record (reason NULL: a valid reading).
 CREATE TEMPORARY VIEW checked AS
 SELECT
-  *,
-  CASE
-    WHEN record_value IS NULL
-      OR CAST(doc AS BYTES) <> record_value
-      OR NOT (doc IS JSON OBJECT) THEN 'invalid_json'
-    WHEN device_id_json IS NULL OR device_id_json NOT LIKE '["%' OR CHAR_LENGTH(device_id) = 0
-      OR event_time IS NULL
-      OR temperature_json IS NULL OR NOT REGEXP(temperature_json, '^\[-?[0-9]')
-      OR humidity_json IS NULL OR NOT REGEXP(humidity_json, '^\[-?[0-9]')
-      OR battery_json IS NULL OR NOT REGEXP(battery_json, '^\[-?[0-9]')
-      OR status IS NULL OR status NOT IN ('ok', 'error') THEN 'schema_violation'
-  END AS reason,
-  CASE
-    WHEN device_id_json IS NULL OR device_id_json NOT LIKE '["%' OR CHAR_LENGTH(device_id) = 0
-      THEN 'deviceId must be a non-empty string'
-    WHEN event_time IS NULL THEN 'ts must be an ISO-8601 UTC time with milliseconds'
-    WHEN temperature_json IS NULL OR NOT REGEXP(temperature_json, '^\[-?[0-9]') THEN 'temperature must be a number'
-    WHEN humidity_json IS NULL OR NOT REGEXP(humidity_json, '^\[-?[0-9]') THEN 'humidity must be a number'
-    WHEN battery_json IS NULL OR NOT REGEXP(battery_json, '^\[-?[0-9]') THEN 'battery must be a number'
-    ELSE 'status must be ok or error'
-  END AS schema_detail
-FROM parsed;
+  record_key, record_value, source_topic, source_partition, source_offset, event_time, proc_time,
+  r.deviceId AS deviceId, r.temperature AS temperature, r.humidity AS humidity,
+  r.battery AS battery, r.status AS status, r.reason AS reason, r.detail AS detail
+FROM (
+  SELECT *, PARSE_READING(record_value, record_timestamp, ${reading.max-future-skew.seconds}) AS r
+  FROM telemetry_raw
+);
 
 CREATE TEMPORARY VIEW readings AS
 SELECT
-  record_key, record_value, source_topic, source_partition, source_offset,
-  device_id AS deviceId,
-  event_time,
-  CAST(JSON_VALUE(temperature_json, '$[0]') AS DOUBLE) AS temperature,
-  CAST(JSON_VALUE(humidity_json, '$[0]') AS DOUBLE) AS humidity,
-  CAST(JSON_VALUE(battery_json, '$[0]') AS DOUBLE) AS battery,
-  status,
-  proc_time
+  record_key, record_value, source_topic, source_partition, source_offset, deviceId, event_time,
+  temperature, humidity, battery, status, proc_time
 FROM checked
 WHERE reason IS NULL;
 
@@ -200,7 +172,7 @@ SELECT
   record_value,
   MAP[
     'dlq.reason', CAST(reason AS BYTES),
-    'dlq.detail', CAST(CASE WHEN reason = 'invalid_json' THEN 'the value is not a JSON object in UTF-8' ELSE schema_detail END AS BYTES),
+    'dlq.detail', CAST(detail AS BYTES),
     'dlq.source.topic', CAST(source_topic AS BYTES),
     'dlq.source.partition', CAST(CAST(source_partition AS STRING) AS BYTES),
     'dlq.source.offset', CAST(CAST(source_offset AS STRING) AS BYTES),

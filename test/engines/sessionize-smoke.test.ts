@@ -1,8 +1,11 @@
 /**
  * The sessionize job end to end on the local mini cluster, briefly: the jar, SQL and properties AWS
- * gets (endpoints swapped), three readings of one device, one malformed record and one reading of
- * another device that moves the watermark. Expected: one session row in the lake, one dead letter
- * with its headers, one alert. The exact behaviour of every rule is test/engines/telemetry.test.ts.
+ * gets (endpoints swapped), three readings of one device, one malformed record, one reading of
+ * another device that moves the watermark, a reading from a device clock a day ahead and a normal
+ * reading after it. Expected: one session row in the lake, two dead letters with their headers (the
+ * reading from the future refused, so that it does not move the watermark), two alerts (the reading
+ * after the future one is on time). The exact behaviour of every rule is
+ * test/engines/telemetry.test.ts.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -58,7 +61,7 @@ async function lakeRows(count: number, timeoutMs: number): Promise<LakeSession[]
   }
 }
 
-test('readings become a session, an alert and a dead letter', async () => {
+test('readings become a session, alerts and dead letters; a ts from the future is refused', async () => {
   job = await startSessionize({ bootstrap: bootstrap(), lakeDir });
   await job.started;
 
@@ -76,6 +79,11 @@ test('readings become a session, an alert and a dead letter', async () => {
       { key: 'dev-1', value: reading('dev-1', '2026-11-25T06:00:20.000Z', 22.5, 'error') },
       // dev-2 at 06:06:00: watermark 06:05:30 >= dev-1's session end 06:05:20 (gap 300 s, dev config).
       { key: 'dev-2', value: reading('dev-2', '2026-11-25T06:06:00.000Z', 20) },
+      // A device clock a day ahead of the record's timestamp (now): more than maxFutureSkewSeconds
+      // (300 s, dev config) ahead, refused; had it counted, the watermark would be a day ahead.
+      { key: 'dev-3', value: reading('dev-3', new Date(Date.now() + 86_400_000).toISOString(), 20) },
+      // 40 s ahead of the watermark 06:05:30 (the future ts did not count): on time, its alert fires.
+      { key: 'dev-4', value: reading('dev-4', '2026-11-25T06:06:10.000Z', 80) },
     ],
   });
   await producer.disconnect();
@@ -103,10 +111,14 @@ test('readings become a session, an alert and a dead letter', async () => {
     brokers: [bootstrap()],
     topic: DLQ,
     fromBeginning: true,
-    until: 1,
+    until: 2,
     timeoutMs: 30_000,
   });
-  expect(dead.map((d) => [d.key?.toString(), d.value?.toString()])).toEqual([['dev-1', 'not json {']]);
+  expect(dead.map((d) => [d.key?.toString(), d.headers['dlq.reason']])).toEqual([
+    ['dev-1', 'invalid_json'],
+    ['dev-3', 'schema_violation'],
+  ]);
+  expect(dead[0]?.value?.toString()).toBe('not json {');
   const { ['dlq.at']: at, ...headers } = dead[0]?.headers ?? {};
   expect(headers).toEqual({
     'dlq.reason': 'invalid_json',
@@ -117,12 +129,24 @@ test('readings become a session, an alert and a dead letter', async () => {
     'dlq.consumer': 'sessionize',
   });
   expect(at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  const { ['dlq.at']: futureAt, ['dlq.detail']: futureDetail, ...futureHeaders } = dead[1]?.headers ?? {};
+  expect(futureHeaders).toEqual({
+    'dlq.reason': 'schema_violation',
+    'dlq.source.topic': RAW,
+    'dlq.source.partition': '0',
+    'dlq.source.offset': '5',
+    'dlq.consumer': 'sessionize',
+  });
+  expect(futureDetail).toMatch(
+    /^ts must not be more than 300 s ahead of the record's timestamp \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/,
+  );
+  expect(futureAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
 
   const alerts = await readTopic({
     brokers: [bootstrap()],
     topic: ALERTS,
     fromBeginning: true,
-    until: 1,
+    until: 2,
     timeoutMs: 30_000,
   });
   expect(
@@ -141,6 +165,18 @@ test('readings become a session, an alert and a dead letter', async () => {
         severity: 'critical',
         at: '2026-11-25T06:00:10.000Z',
         details: { ts: '2026-11-25T06:00:10.000Z', temperature: 75, limit: 70 },
+      },
+    },
+    {
+      key: 'dev-4',
+      value: {
+        // sha256('temperature_high|dev-4|2026-11-25T06:06:10.000Z'), computed by hand with sha256sum.
+        alertId: '1f6b431e2641875ae80429d5146da1946d70e3bd216f81f6beb76d12e9fb3372',
+        deviceId: 'dev-4',
+        rule: 'temperature_high',
+        severity: 'critical',
+        at: '2026-11-25T06:06:10.000Z',
+        details: { ts: '2026-11-25T06:06:10.000Z', temperature: 80, limit: 70 },
       },
     },
   ]);

@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * --properties <file.json>} (the same JSON as the runtime's, plus a group `local` of Flink settings
  * such as the checkpoint interval and directory and the parallelism, which AWS never gets), and
  * optionally {@code --sql-file <path>} instead of the bundled SQL. Locally the runner waits for the
- * job and exits non-zero when it fails.
+ * job and exits non-zero when it fails; with {@code --explain} it prints the statement set's plan
+ * instead of running it.
  */
 public final class SessionizeJob {
   public static final String PROPERTY_GROUP = "sessionize";
@@ -49,6 +50,7 @@ public final class SessionizeJob {
 
   public static void main(String[] args) throws Exception {
     boolean local = false;
+    boolean explain = false;
     String propertiesFile = null;
     String sqlFile = null;
     for (int i = 0; i < args.length; i++) {
@@ -56,16 +58,18 @@ public final class SessionizeJob {
         case "--local" -> local = true;
         case "--properties" -> propertiesFile = args[++i];
         case "--sql-file" -> sqlFile = args[++i];
+        case "--explain" -> explain = true;
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
+    if (explain && !local) throw new IllegalArgumentException("--explain needs --local");
     if (!local) {
-      run(false, propertiesFile, sqlFile);
+      run(false, false, propertiesFile, sqlFile);
       return;
     }
     // A failed job leaves the mini cluster's threads alive: exit explicitly either way.
     try {
-      run(true, propertiesFile, sqlFile);
+      run(true, explain, propertiesFile, sqlFile);
       LOG.info("sessionize job finished");
       System.exit(0);
     } catch (Throwable e) {
@@ -75,7 +79,8 @@ public final class SessionizeJob {
     }
   }
 
-  private static void run(boolean local, String propertiesFile, String sqlFile) throws Exception {
+  private static void run(boolean local, boolean explain, String propertiesFile, String sqlFile)
+      throws Exception {
     if (local && propertiesFile == null) {
       throw new IllegalArgumentException("--local needs --properties <file.json>");
     }
@@ -130,6 +135,11 @@ public final class SessionizeJob {
     }
     if (insertCount == 0) throw new IllegalArgumentException("the SQL has no INSERT statement");
 
+    if (explain) {
+      // Local only: the optimized plan of the statement set (operators, their expressions), no job.
+      System.out.println(inserts.explain());
+      return;
+    }
     TableResult result = inserts.execute();
     JobClient client = result.getJobClient().orElseThrow();
     LOG.info("sessionize job {} submitted with {} INSERT statements", client.getJobID(), insertCount);
