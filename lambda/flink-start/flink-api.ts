@@ -20,9 +20,24 @@ export type ApplicationStatus = string;
 /** How a start treats the application's snapshots (the API's ApplicationRestoreType). */
 export type RestoreType = 'SKIP_RESTORE_FROM_SNAPSHOT' | 'RESTORE_FROM_LATEST_SNAPSHOT';
 
+/** What DescribeApplication says of the application: its status and the version it has. */
+export interface ApplicationState {
+  readonly status: ApplicationStatus;
+  /** ApplicationVersionId: a new one for every update (CloudFormation's, a rollback's). */
+  readonly versionId?: number;
+  /** The S3 key of the code (…CodeContentDescription.S3ApplicationCodeLocationDescription.FileKey). */
+  readonly codeFileKey?: string;
+  /** RuntimeEnvironment, e.g. FLINK-2_2. */
+  readonly runtimeEnvironment?: string;
+  /** The runtime properties, by property group id. */
+  readonly propertyGroups: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** ApplicationVersionRolledBackFrom: the version a rollback (the service's or RollbackApplication) reverted. */
+  readonly rolledBackFrom?: number;
+}
+
 export interface FlinkApi {
-  /** The application's status. */
-  status(applicationName: string): Promise<ApplicationStatus>;
+  /** DescribeApplication: the status and the version the application has. */
+  describe(applicationName: string): Promise<ApplicationState>;
   /** True when the application has at least one snapshot in status READY. */
   hasReadySnapshot(applicationName: string): Promise<boolean>;
   /** StartApplication with this restore type (state that no longer maps is never dropped). */
@@ -33,13 +48,28 @@ export interface FlinkApi {
 export function flinkApi(config: KinesisAnalyticsV2ClientConfig = {}): FlinkApi {
   const client = new KinesisAnalyticsV2Client(config);
   return {
-    async status(applicationName) {
+    async describe(applicationName) {
       const described = await client.send(
         new DescribeApplicationCommand({ ApplicationName: applicationName }),
       );
-      const status = described.ApplicationDetail?.ApplicationStatus;
-      if (!status) throw new Error(`DescribeApplication ${applicationName} returned no status`);
-      return status;
+      const detail = described.ApplicationDetail;
+      const status = detail?.ApplicationStatus;
+      if (!detail || !status) throw new Error(`DescribeApplication ${applicationName} returned no status`);
+      const configuration = detail.ApplicationConfigurationDescription;
+      const propertyGroups: Record<string, Record<string, string>> = {};
+      for (const group of configuration?.EnvironmentPropertyDescriptions?.PropertyGroupDescriptions ?? []) {
+        if (group.PropertyGroupId) propertyGroups[group.PropertyGroupId] = { ...group.PropertyMap };
+      }
+      return {
+        status,
+        versionId: detail.ApplicationVersionId,
+        codeFileKey:
+          configuration?.ApplicationCodeConfigurationDescription?.CodeContentDescription
+            ?.S3ApplicationCodeLocationDescription?.FileKey,
+        runtimeEnvironment: detail.RuntimeEnvironment,
+        propertyGroups,
+        rolledBackFrom: detail.ApplicationVersionRolledBackFrom,
+      };
     },
     async hasReadySnapshot(applicationName) {
       let nextToken: string | undefined;

@@ -306,7 +306,9 @@ export class SessionizeApplication extends Construct {
     });
     // What the application is made of is in these properties too (the jar, the settings, the
     // deploy-time endpoints): a change CloudFormation applies to the application also updates this
-    // resource, so that an update that finds the application stopped starts it again.
+    // resource, so that an update that finds the application stopped starts it again. The code key,
+    // runtime and properties are also what isComplete expects the running application to have: an
+    // update the service rolled back (system rollback) runs the previous ones, and fails the deployment.
     const revision = createHash('sha256')
       .update(jar.asset.assetHash)
       .update(SESSIONIZE_RUNTIME)
@@ -318,8 +320,9 @@ export class SessionizeApplication extends Construct {
       properties: {
         ApplicationName: this.application.ref,
         Revision: revision,
-        BootstrapServers: props.bootstrapBrokers,
-        LakePath: lake.sessionsPath,
+        CodeFileKey: jar.asset.s3ObjectKey,
+        RuntimeEnvironment: SESSIONIZE_RUNTIME,
+        PropertyGroups: { [SESSIONIZE_PROPERTY_GROUP]: this.properties },
       },
     });
     this.start.node.addDependency(logging);

@@ -2,16 +2,43 @@
  * The start custom resource's decisions (lambda/flink-start) against a fake Managed Flink: the
  * AWS control plane cannot run here (no endpoint is reachable, and Managed Flink has no local
  * edition), so the fake behaves as the API documents it (StartApplication only from READY, the
- * application STARTING for a few describes, then RUNNING) and records every call.
+ * application STARTING for a few describes, then RUNNING; a system rollback runs the previous
+ * version again and names the reverted one in ApplicationVersionRolledBackFrom) and records every call.
  */
-import type { ApplicationStatus, FlinkApi, RestoreType } from '../../lambda/flink-start/flink-api';
+import type {
+  ApplicationState,
+  ApplicationStatus,
+  FlinkApi,
+  RestoreType,
+} from '../../lambda/flink-start/flink-api';
 import { isComplete, onEvent, type StartEvent } from '../../lambda/flink-start/start';
 
 const APP = 'streaming-dev-sessionize';
 
+/** What a deployment gives the application (the resource's properties) and what it runs. */
+const NEW = {
+  codeFileKey: 'new0000000000000000000000000000000000000000000000000000000000000000.jar',
+  runtimeEnvironment: 'FLINK-2_2',
+  propertyGroups: { sessionize: { 'source.topic': 'telemetry.raw', 'session.gap.interval': '0 00:05:00' } },
+};
+/** The version before it: another jar and another gap. */
+const OLD = {
+  codeFileKey: 'old0000000000000000000000000000000000000000000000000000000000000000.jar',
+  runtimeEnvironment: 'FLINK-2_2',
+  propertyGroups: { sessionize: { 'source.topic': 'telemetry.raw', 'session.gap.interval': '0 00:10:00' } },
+};
+type Version = typeof NEW;
+type Step = Partial<Omit<ApplicationState, 'propertyGroups'>> & { readonly runs?: Version };
+
 class FakeFlink implements FlinkApi {
   readonly calls: string[] = [];
   private polls = 0;
+  /** What the application has: version 4, made by the deployment under test, is NEW. */
+  versionId = 4;
+  runs: Version = NEW;
+  rolledBackFrom: number | undefined;
+  /** What the describes after the first find, one step each (the service moving on by itself). */
+  readonly steps: Step[] = [];
   constructor(
     public state: ApplicationStatus,
     private readonly snapshots: ('READY' | 'CREATING' | 'FAILED')[] = [],
@@ -20,10 +47,32 @@ class FakeFlink implements FlinkApi {
     private readonly pollsToRun = 2,
   ) {}
 
-  status(name: string): Promise<ApplicationStatus> {
+  /** The service's system rollback of the current version: the previous one runs again. */
+  rollsBack(through: ApplicationStatus[] = ['ROLLING_BACK']): this {
+    const from = this.versionId;
+    for (const status of through) this.steps.push({ status });
+    this.steps.push({ status: 'RUNNING', runs: OLD, rolledBackFrom: from, versionId: from + 1 });
+    return this;
+  }
+
+  describe(name: string): Promise<ApplicationState> {
     this.calls.push(`describe ${name}`);
+    // The first describe (onEvent's) finds the state as set up; each later one the next step.
+    const step =
+      this.calls.filter((c) => c.startsWith('describe')).length > 1 ? this.steps.shift() : undefined;
+    if (step) {
+      if (step.status) this.state = step.status;
+      if (step.runs) this.runs = step.runs;
+      if (step.versionId !== undefined) this.versionId = step.versionId;
+      if (step.rolledBackFrom !== undefined) this.rolledBackFrom = step.rolledBackFrom;
+    }
     if (this.state === 'STARTING' && ++this.polls >= this.pollsToRun) this.state = this.startsInto;
-    return Promise.resolve(this.state);
+    return Promise.resolve({
+      status: this.state,
+      versionId: this.versionId,
+      rolledBackFrom: this.rolledBackFrom,
+      ...this.runs,
+    });
   }
 
   hasReadySnapshot(name: string): Promise<boolean> {
@@ -40,18 +89,25 @@ class FakeFlink implements FlinkApi {
   }
 }
 
-const event = (RequestType: StartEvent['RequestType']): StartEvent => ({
+/** The resource's properties for a version: what the application must run. */
+const expecting = (v: Version) => ({
+  CodeFileKey: v.codeFileKey,
+  RuntimeEnvironment: v.runtimeEnvironment,
+  PropertyGroups: v.propertyGroups,
+});
+
+const event = (RequestType: StartEvent['RequestType'], version: Version = NEW): StartEvent => ({
   RequestType,
   ...(RequestType === 'Create' ? {} : { PhysicalResourceId: APP }),
-  ResourceProperties: { ApplicationName: APP, Revision: 'r1' },
+  ResourceProperties: { ApplicationName: APP, Revision: 'r1', ...expecting(version) },
 });
 
 /** Runs onEvent, then isComplete until it completes (or throws), as the Provider framework does. */
-async function run(type: StartEvent['RequestType'], api: FakeFlink): Promise<number> {
-  const started = await onEvent(event(type), api);
+async function run(type: StartEvent['RequestType'], api: FakeFlink, version: Version = NEW): Promise<number> {
+  const started = await onEvent(event(type, version), api);
   expect(started.PhysicalResourceId).toBe(APP);
   for (let polls = 1; polls <= 10; polls++) {
-    if ((await isComplete({ ...event(type), Data: started.Data }, api)).IsComplete) return polls;
+    if ((await isComplete({ ...event(type, version), Data: started.Data }, api)).IsComplete) return polls;
   }
   throw new Error('never completed');
 }
@@ -73,7 +129,7 @@ describe('create', () => {
     const api = new FakeFlink('RUNNING');
     expect(await onEvent(event('Create'), api)).toEqual({
       PhysicalResourceId: APP,
-      Data: { Action: 'wait', Status: 'RUNNING' },
+      Data: { Action: 'wait', Status: 'RUNNING', VersionId: 4 },
     });
     expect(api.calls).toEqual([`describe ${APP}`]);
   });
@@ -99,10 +155,66 @@ describe('update', () => {
     expect(api.calls).toEqual([`describe ${APP}`, `describe ${APP}`]);
   });
 
+  test('RUNNING with the expected code key, runtime and properties completes the deployment', async () => {
+    const api = new FakeFlink('UPDATING');
+    api.steps.push({ status: 'UPDATING' }, { status: 'RUNNING' });
+    expect(await run('Update', api)).toBe(2);
+    expect(api.runs).toBe(NEW);
+  });
+
+  test('an update the service rolled back (a new jar) fails the deployment, though the old version RUNS', async () => {
+    const api = new FakeFlink('UPDATING').rollsBack(['ROLLING_BACK']);
+    await expect(run('Update', api)).rejects.toThrow(
+      `${APP} is RUNNING with version 5, not the one this deployment gave it: the service rolled back version 4 (ApplicationVersionRolledBackFrom), which this deployment made (code ${OLD.codeFileKey} instead of ${NEW.codeFileKey}; properties of group sessionize differ: session.gap.interval). Why the new version failed is in its CloudWatch log group`,
+    );
+    expect(api.state).toBe('RUNNING');
+  });
+
+  test('a rolled-back update of the properties only (same jar) fails the deployment too', async () => {
+    const api = new FakeFlink('UPDATING');
+    api.steps.push({
+      status: 'RUNNING',
+      runs: { ...NEW, propertyGroups: OLD.propertyGroups },
+      rolledBackFrom: 4,
+      versionId: 5,
+    });
+    await expect(run('Update', api)).rejects.toThrow(
+      'rolled back version 4 (ApplicationVersionRolledBackFrom), which this deployment made (properties of group sessionize differ: session.gap.interval)',
+    );
+  });
+
+  test('a rolled-back version that differs in nothing compared (e.g. parallelism) still fails', async () => {
+    const api = new FakeFlink('UPDATING');
+    api.steps.push({ status: 'RUNNING', rolledBackFrom: 4, versionId: 5 });
+    await expect(run('Update', api)).rejects.toThrow(
+      `${APP} is RUNNING with version 5, not the one this deployment gave it: the service rolled back version 4 (ApplicationVersionRolledBackFrom), which this deployment made. Why`,
+    );
+  });
+
+  test('ROLLED_BACK with another version than expected fails at once, not after the timeout', async () => {
+    const api = new FakeFlink('UPDATING');
+    api.steps.push({ status: 'ROLLED_BACK', runs: OLD, rolledBackFrom: 4, versionId: 5 });
+    await expect(run('Update', api)).rejects.toThrow(`${APP} is ROLLED_BACK with version 5`);
+  });
+
+  test("CloudFormation's own rollback (the previous properties) waits through ROLLED_BACK and completes", async () => {
+    // The deployment of version 4 failed (rolled back by the service into version 5, OLD); CloudFormation
+    // then updates the application back to OLD (version 6) and sends the previous properties.
+    const api = new FakeFlink('ROLLED_BACK');
+    api.versionId = 6;
+    api.runs = OLD;
+    api.rolledBackFrom = 4;
+    api.steps.push({ status: 'ROLLED_BACK' }, { status: 'ROLLED_BACK' }, { status: 'RUNNING' });
+    const decision = await onEvent(event('Update', OLD), api);
+    expect(decision.Data).toEqual({ Action: 'wait', Status: 'ROLLED_BACK', VersionId: 6 });
+    expect(await run('Update', api, OLD)).toBe(2);
+    expect(api.calls.filter((c) => c.startsWith('start'))).toEqual([]);
+  });
+
   test('an application still updating is waited for until it runs', async () => {
     const api = new FakeFlink('UPDATING');
     const decision = await onEvent(event('Update'), api);
-    expect(decision.Data).toEqual({ Action: 'wait', Status: 'UPDATING' });
+    expect(decision.Data).toEqual({ Action: 'wait', Status: 'UPDATING', VersionId: 4 });
     expect(await isComplete({ ...event('Update'), Data: decision.Data }, api)).toEqual({ IsComplete: false });
     api.state = 'RUNNING';
     expect(await isComplete({ ...event('Update'), Data: decision.Data }, api)).toEqual({ IsComplete: true });
@@ -126,6 +238,7 @@ describe('update', () => {
       Action: 'start',
       Restore: 'SKIP_RESTORE_FROM_SNAPSHOT',
       Status: 'READY',
+      VersionId: 4,
     });
   });
 });

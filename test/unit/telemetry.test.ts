@@ -391,6 +391,20 @@ describe('the sessionize application in dev: properties, logging, start', () => 
     expect(start.DependsOn).toEqual([
       Object.keys(telemetry.findResources('AWS::KinesisAnalyticsV2::ApplicationCloudWatchLoggingOption'))[0],
     ]);
+    // What isComplete expects the running application to have (a rolled-back update fails).
+    const code = (
+      app.ApplicationConfiguration as unknown as {
+        ApplicationCodeConfiguration: { CodeContent: { S3ContentLocation: { FileKey: string } } };
+      }
+    ).ApplicationCodeConfiguration.CodeContent.S3ContentLocation;
+    expect(start.Properties.CodeFileKey).toMatch(/^[0-9a-f]{64}\.(jar|zip)$/);
+    expect(start.Properties.CodeFileKey).toBe(code.FileKey);
+    expect(start.Properties.RuntimeEnvironment).toBe('FLINK-2_2');
+    expect(start.Properties.PropertyGroups).toEqual({
+      sessionize: (
+        app.ApplicationConfiguration.EnvironmentProperties as { PropertyGroups: { PropertyMap: unknown }[] }
+      ).PropertyGroups[0]!.PropertyMap,
+    });
     telemetry.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
     telemetry.hasResourceProperties('AWS::Lambda::Function', {
       Description: 'Starts the Managed Flink application streaming-dev-sessionize after create or update',
