@@ -217,6 +217,32 @@ export class SessionizeApplication extends Construct {
     });
 
     const subnetIds = props.vpc.selectSubnets(props.subnets).subnetIds;
+    const vpcConfigurations = [{ subnetIds, securityGroupIds: [props.securityGroup.securityGroupId] }];
+    const flinkApplicationConfiguration: kda.CfnApplication.FlinkApplicationConfigurationProperty = {
+      checkpointConfiguration: {
+        configurationType: 'CUSTOM',
+        checkpointingEnabled: true,
+        checkpointInterval: flink.checkpointIntervalSeconds * 1000,
+        minPauseBetweenCheckpoints: flink.minPauseBetweenCheckpointsSeconds * 1000,
+      },
+      monitoringConfiguration: {
+        configurationType: 'CUSTOM',
+        logLevel: flink.logLevel,
+        metricsLevel: flink.metricsLevel,
+      },
+      parallelismConfiguration: {
+        configurationType: 'CUSTOM',
+        parallelism: flink.parallelism,
+        parallelismPerKpu: flink.parallelismPerKpu,
+        autoScalingEnabled: flink.autoScaling,
+      },
+    };
+    // How CloudFormation restarts a RUNNING application it updates: from the snapshot it takes,
+    // never dropping state the new program does not map (docs/telemetry-path.md, "Deploy, update, delete").
+    const runConfiguration: kda.CfnApplication.RunConfigurationProperty = {
+      applicationRestoreConfiguration: { applicationRestoreType: 'RESTORE_FROM_LATEST_SNAPSHOT' },
+      flinkRunConfiguration: { allowNonRestoredState: false },
+    };
     this.application = new kda.CfnApplication(this, 'Application', {
       applicationName: this.applicationName,
       applicationDescription: `${config.platformName} ${config.envName}: sessionizes ${catalog.name('telemetryRaw')} into the lake and ${catalog.name('telemetryAlerts')} (docs/telemetry-path.md)`,
@@ -229,39 +255,16 @@ export class SessionizeApplication extends Construct {
             s3ContentLocation: { bucketArn: jar.asset.bucket.bucketArn, fileKey: jar.asset.s3ObjectKey },
           },
         },
-        flinkApplicationConfiguration: {
-          checkpointConfiguration: {
-            configurationType: 'CUSTOM',
-            checkpointingEnabled: true,
-            checkpointInterval: flink.checkpointIntervalSeconds * 1000,
-            minPauseBetweenCheckpoints: flink.minPauseBetweenCheckpointsSeconds * 1000,
-          },
-          monitoringConfiguration: {
-            configurationType: 'CUSTOM',
-            logLevel: flink.logLevel,
-            metricsLevel: flink.metricsLevel,
-          },
-          parallelismConfiguration: {
-            configurationType: 'CUSTOM',
-            parallelism: flink.parallelism,
-            parallelismPerKpu: flink.parallelismPerKpu,
-            autoScalingEnabled: flink.autoScaling,
-          },
-        },
+        flinkApplicationConfiguration,
         applicationSnapshotConfiguration: { snapshotsEnabled: true },
         // An update the new version cannot run (its state does not restore) returns to the old one.
         applicationSystemRollbackConfiguration: { rollbackEnabled: true },
         environmentProperties: {
           propertyGroups: [{ propertyGroupId: SESSIONIZE_PROPERTY_GROUP, propertyMap: this.properties }],
         },
-        vpcConfigurations: [{ subnetIds, securityGroupIds: [props.securityGroup.securityGroupId] }],
+        vpcConfigurations,
       },
-      // How CloudFormation restarts a RUNNING application it updates: from the snapshot it takes,
-      // never dropping state the new program does not map (docs/telemetry-path.md, "Deploy, update, delete").
-      runConfiguration: {
-        applicationRestoreConfiguration: { applicationRestoreType: 'RESTORE_FROM_LATEST_SNAPSHOT' },
-        flinkRunConfiguration: { allowNonRestoredState: false },
-      },
+      runConfiguration,
     });
     // The service checks the role (code, network, logs) when it creates the application.
     this.application.node.addDependency(this.role, this.unscopedPolicy);
@@ -304,8 +307,10 @@ export class SessionizeApplication extends Construct {
       queryInterval: START_QUERY_INTERVAL,
       totalTimeout: START_TOTAL_TIMEOUT,
     });
-    // What the application is made of is in these properties too (the jar, the settings, the
-    // deploy-time endpoints): a change CloudFormation applies to the application also updates this
+    // What the application is made of is in these properties too: the jar, the runtime, the
+    // property group as the application gets it (topic names, group, bootstrap brokers, lake path:
+    // the tokens resolve in CloudFormation), the Flink settings, the network and the run
+    // configuration. Any change CloudFormation applies to the application also updates this
     // resource, so that an update that finds the application stopped starts it again. The code key,
     // runtime and properties are also what isComplete expects the running application to have: an
     // update the service rolled back (system rollback) runs the previous ones, and fails the deployment.
@@ -323,6 +328,9 @@ export class SessionizeApplication extends Construct {
         CodeFileKey: jar.asset.s3ObjectKey,
         RuntimeEnvironment: SESSIONIZE_RUNTIME,
         PropertyGroups: { [SESSIONIZE_PROPERTY_GROUP]: this.properties },
+        FlinkApplicationConfiguration: flinkApplicationConfiguration,
+        VpcConfigurations: vpcConfigurations,
+        RunConfiguration: runConfiguration,
       },
     });
     this.start.node.addDependency(logging);

@@ -5,7 +5,7 @@
  */
 import type { Template } from 'aws-cdk-lib/assertions';
 import { topicName } from '../../lib/topics/topic-specs';
-import { synthEnvironment } from '../support/synth';
+import { cdkJsonContext, synthEnvironment } from '../support/synth';
 
 /** The stack's only resource of a type: its properties. */
 function only(t: Template, type: string): Record<string, unknown> {
@@ -409,6 +409,44 @@ describe('the sessionize application in dev: properties, logging, start', () => 
     telemetry.hasResourceProperties('AWS::Lambda::Function', {
       Description: 'Starts the Managed Flink application streaming-dev-sessionize after create or update',
       Runtime: 'nodejs24.x',
+    });
+  });
+
+  test('every input of the application is in the start resource (a change of it is an Update of both)', () => {
+    // The custom resource gets the construct's (camelCase) keys, CloudFormation's are PascalCase
+    // (ParallelismPerKPU): compared with the keys in lower case.
+    const keys = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(keys)
+        : v && typeof v === 'object' && !Object.keys(v).some((k) => k.startsWith('Fn::') || k === 'Ref')
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k.toLowerCase(), keys(x)]))
+          : v;
+    const start = only(telemetry, 'Custom::FlinkApplicationStart');
+    const config = app.ApplicationConfiguration as unknown as Record<string, unknown>;
+    const application = only(telemetry, 'AWS::KinesisAnalyticsV2::Application');
+    expect(keys(start.VpcConfigurations)).toEqual(keys(config.VpcConfigurations));
+    expect(keys(start.FlinkApplicationConfiguration)).toEqual(keys(config.FlinkApplicationConfiguration));
+    expect(keys(start.RunConfiguration)).toEqual(keys(application.RunConfiguration));
+  });
+
+  test('a changed runtime property (telemetry.sessionGapSeconds) changes the start resource', () => {
+    const environments = cdkJsonContext().environments as Record<string, Record<string, unknown>>;
+    const dev = environments.dev!;
+    const changed = synthEnvironment('dev', {
+      environments: {
+        ...environments,
+        dev: { ...dev, telemetry: { ...(dev.telemetry as object), sessionGapSeconds: 600 } },
+      },
+    }).telemetry;
+    const before = only(telemetry, 'Custom::FlinkApplicationStart') as {
+      PropertyGroups: { sessionize: Record<string, unknown> };
+    };
+    const after = only(changed, 'Custom::FlinkApplicationStart') as typeof before;
+    expect(before.PropertyGroups.sessionize['session.gap.interval']).toBe('0 00:05:00');
+    expect(after.PropertyGroups.sessionize['session.gap.interval']).toBe('0 00:10:00');
+    expect({ ...after.PropertyGroups.sessionize, 'session.gap.interval': undefined }).toEqual({
+      ...before.PropertyGroups.sessionize,
+      'session.gap.interval': undefined,
     });
   });
 
