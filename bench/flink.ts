@@ -14,9 +14,11 @@
  * 0.5 % malformed) are produced once; each run reads them all from the start with its own consumer group and a fresh
  * lake. A run's rate = records / (time from the job's source reading to its consumer group's
  * committed offsets reaching the end). Offsets are committed on checkpoints (every 1 s here), the
- * same for both jobs. Never fails on time; exits non-zero when a job fails or the lake is empty.
+ * same for both jobs. Each run prints the load average at its end (the machine may be shared).
+ * Never fails on time; exits non-zero when a job fails or the lake is empty.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { topicName } from '../lib/topics/topic-specs';
@@ -84,9 +86,13 @@ function readings(count: number): Array<[string, string]> {
   return out;
 }
 
-/** CREATE TABLE telemetry_raw and lake_sessions of sessionize.sql, then the pass-through INSERT. */
+/**
+ * The functions (CREATE TEMPORARY SYSTEM FUNCTION: the source's computed column calls one) and
+ * CREATE TABLE telemetry_raw and lake_sessions of sessionize.sql, then the pass-through INSERT.
+ */
 function passThroughSql(dir: string): string {
   const sql = readFileSync(SESSIONIZE_SQL, 'utf8');
+  const functions = sql.match(/^CREATE TEMPORARY SYSTEM FUNCTION [^;]*;/gm) ?? [];
   const table = (name: string): string => {
     const start = sql.indexOf(`CREATE TABLE ${name} (`);
     const end = sql.indexOf(');', start);
@@ -95,7 +101,7 @@ function passThroughSql(dir: string): string {
   };
   const insert = readFileSync(resolve(__dirname, 'flink-passthrough.sql'), 'utf8');
   const file = join(dir, 'passthrough.sql');
-  writeFileSync(file, [table('telemetry_raw'), table('lake_sessions'), insert].join('\n\n'));
+  writeFileSync(file, [...functions, table('telemetry_raw'), table('lake_sessions'), insert].join('\n\n'));
   return file;
 }
 
@@ -155,7 +161,9 @@ async function timedRun(options: {
     if (rows === 0) throw new Error(`${label}: no lake rows; log ${job.logFile}`);
     const rate = total / seconds;
     console.log(
-      `  ${label.padEnd(20)} run ${options.run}: ${total} records in ${seconds.toFixed(1)} s = ${Math.round(rate)} records/s (${rows} lake rows)`,
+      `  ${label.padEnd(20)} run ${options.run}: ${total} records in ${seconds.toFixed(1)} s = ${Math.round(rate)} records/s (${rows} lake rows; load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')})`,
     );
     return rate;
   } finally {
