@@ -124,14 +124,18 @@ export class SessionizeApplication extends Construct {
     catalog.grantProduce('telemetryAlerts', this.role);
     catalog.grantProduce('dlqSessionize', this.role);
 
-    // The lake: the Flink S3 file system under sessions/ only (multipart uploads included).
+    // The lake: the Flink S3 file system writes under sessions/ only (multipart uploads included).
+    // ListBucket is on the bucket WITHOUT an s3:prefix condition: the file system probes keys that
+    // do not exist yet with HEAD/GetObject, and S3 answers a missing key with 404 only to a caller
+    // allowed s3:ListBucket on the bucket, with 403 otherwise. A HEAD or GetObject request carries no
+    // s3:prefix, so a prefix condition would not apply to it and the probe would fail the job with
+    // 403. Listing shows key names only; reading and writing objects stay limited to sessions/.
     const sessions = LAKE_PREFIXES.sessions;
     this.role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'ListSessions',
+        sid: 'ListLake',
         actions: ['s3:ListBucket'],
         resources: [lake.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [sessions.slice(0, -1), `${sessions}*`] } },
       }),
     );
     this.role.addToPolicy(
@@ -155,11 +159,12 @@ export class SessionizeApplication extends Construct {
         conditions: { StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } },
       }),
     );
-    // The application code: the jar object only.
+    // The application code: the jar object only (its S3ContentLocation names no ObjectVersion, so
+    // the service reads the current object: s3:GetObject, not s3:GetObjectVersion).
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ReadApplicationCode',
-        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        actions: ['s3:GetObject'],
         resources: [`arn:${Aws.PARTITION}:s3:::${jar.asset.s3BucketName}/${jar.asset.s3ObjectKey}`],
       }),
     );
