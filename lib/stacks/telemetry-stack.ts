@@ -5,6 +5,7 @@ import type { EnvironmentConfig } from '../config/platform-config';
 import type { PlatformNetwork } from '../network/platform-network';
 import { TelemetryAlerting } from '../telemetry/alerting';
 import { SessionLake } from '../telemetry/lake';
+import { SessionizeAlarms } from '../telemetry/sessionize-alarms';
 import { SessionizeApplication } from '../telemetry/sessionize-application';
 import { SessionizeJar } from '../telemetry/sessionize-jar';
 import type { StreamingStack } from './streaming-stack';
@@ -23,6 +24,7 @@ export class TelemetryStack extends Stack {
   public readonly lake: SessionLake;
   public readonly jar: SessionizeJar;
   public readonly sessionize: SessionizeApplication;
+  public readonly sessionizeAlarms: SessionizeAlarms;
   public readonly alerting: TelemetryAlerting;
 
   constructor(scope: Construct, id: string, props: TelemetryStackProps) {
@@ -44,6 +46,12 @@ export class TelemetryStack extends Stack {
       vpc: network.vpc,
       subnets: network.privateSubnets,
       securityGroup: network.securityGroup('flink'),
+    });
+
+    this.sessionizeAlarms = new SessionizeAlarms(this, 'SessionizeAlarms', {
+      config,
+      applicationName: this.sessionize.applicationName,
+      alarmTopic: streaming.alarms.alarmTopic,
     });
 
     this.alerting = new TelemetryAlerting(this, 'Alerting', {

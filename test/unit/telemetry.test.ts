@@ -450,6 +450,97 @@ describe('the sessionize application in dev: properties, logging, start', () => 
     });
   });
 
+  test('the job has alarms to the platform alarm topic: downtime, restarts, failed and slow checkpoints', () => {
+    const TOPIC = {
+      'Fn::GetStackOutput': {
+        StackName: 'streaming-dev-streaming',
+        Region: { Ref: 'AWS::Region' },
+        OutputName: expect.stringMatching(/^PublishOutputRefAlarmsAlarmTopic/) as unknown,
+      },
+    };
+    const DIMENSIONS = [{ Name: 'Application', Value: 'streaming-dev-sessionize' }];
+    const increase = (MetricName: string, Label: string) => [
+      { Expression: 'RATE(m)', Id: 'expr_1', Label, ReturnData: true },
+      {
+        Id: 'm',
+        MetricStat: {
+          Metric: { Dimensions: DIMENSIONS, MetricName, Namespace: 'AWS/KinesisAnalytics' },
+          Period: 300,
+          Stat: 'Maximum',
+        },
+        ReturnData: false,
+      },
+    ];
+    const alarms = Object.fromEntries(
+      (
+        Object.entries(telemetry.findResources('AWS::CloudWatch::Alarm')) as [
+          string,
+          { Properties: Record<string, unknown> },
+        ][]
+      )
+        .filter(([id]) => id.startsWith('SessionizeAlarms'))
+        .map(([id, alarm]) => [
+          id.replace(/^SessionizeAlarms/, '').replace(/[0-9A-F]{8}$/, ''),
+          { ...alarm.Properties, Tags: undefined },
+        ]),
+    );
+    const actions = { AlarmActions: [TOPIC], OKActions: [TOPIC], Tags: undefined };
+    expect(alarms).toEqual({
+      Downtime: {
+        ...actions,
+        AlarmDescription:
+          "streaming-dev-sessionize: the job has not been running for 5 minutes (failing, restarting or stopped): see the application's log group",
+        Namespace: 'AWS/KinesisAnalytics',
+        MetricName: 'downtime',
+        Dimensions: DIMENSIONS,
+        Statistic: 'Average',
+        Period: 60,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        EvaluationPeriods: 5,
+        TreatMissingData: 'breaching',
+      },
+      Restarts: {
+        ...actions,
+        AlarmDescription:
+          "streaming-dev-sessionize: the job restarted (numRestarts increased) in the last 5 minutes: see the application's log group",
+        Metrics: increase('numRestarts', 'streaming-dev-sessionize restarts per second'),
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+      },
+      FailedCheckpoints: {
+        ...actions,
+        AlarmDescription:
+          'streaming-dev-sessionize: a checkpoint failed in the last 5 minutes; lake files are committed on checkpoints only',
+        Metrics: increase(
+          'numberOfFailedCheckpoints',
+          'streaming-dev-sessionize failed checkpoints per second',
+        ),
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+      },
+      CheckpointDuration: {
+        ...actions,
+        AlarmDescription:
+          'streaming-dev-sessionize: checkpoints take longer than the checkpoint interval (60000 ms) for 15 minutes; lake commits fall behind',
+        Namespace: 'AWS/KinesisAnalytics',
+        MetricName: 'lastCheckpointDuration',
+        Dimensions: DIMENSIONS,
+        Statistic: 'Maximum',
+        Period: 300,
+        ComparisonOperator: 'GreaterThanThreshold',
+        // cdk.json's telemetry.flink.checkpointIntervalSeconds (60) in ms
+        Threshold: 60000,
+        EvaluationPeriods: 3,
+        TreatMissingData: 'notBreaching',
+      },
+    });
+  });
+
   test('the application name is published for the ops', () => {
     telemetry.hasResourceProperties('AWS::SSM::Parameter', {
       Name: '/streaming/dev/telemetry/sessionize-application',
