@@ -65,6 +65,11 @@ export class TelemetryStack extends Stack {
       alarmTopic: streaming.alarms.alarmTopic,
     });
 
+    if (config.telemetry.alerting.subscriptions.length === 0) {
+      Annotations.of(this).addWarning(
+        `${config.envName}: the telemetry alerts reach nobody: the alerting topic has no subscription. List the addresses in environments.${config.envName}.telemetry.alerting.subscriptions.`,
+      );
+    }
     if (config.removeDataOnDestroy) {
       Annotations.of(this).addWarning(
         `${config.envName}: removeDataOnDestroy is true, so the lake buckets, the application's log group and the alerting state table are destroyed with this stack.`,
