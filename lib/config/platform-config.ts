@@ -170,6 +170,13 @@ const telemetrySchema = z
         logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']),
         metricsLevel: z.enum(['APPLICATION', 'OPERATOR', 'PARALLELISM', 'TASK']),
         logRetentionDays: retentionDays,
+        /**
+         * How the application restores state when it is restarted by an update or started by the
+         * start resource: `latest` (the latest snapshot, unmapped state fails the restore),
+         * `latest-allow-non-restored` (the latest snapshot, unmapped state dropped), `skip` (no
+         * snapshot: a fresh start). A one-deploy override (docs/telemetry-path.md, "Deploy, update, delete").
+         */
+        restore: z.enum(['latest', 'latest-allow-non-restored', 'skip']),
       })
       .strict(),
     lake: z
