@@ -40,8 +40,11 @@ export interface FlinkApi {
   describe(applicationName: string): Promise<ApplicationState>;
   /** True when the application has at least one snapshot in status READY. */
   hasReadySnapshot(applicationName: string): Promise<boolean>;
-  /** StartApplication with this restore type (state that no longer maps is never dropped). */
-  start(applicationName: string, restore: RestoreType): Promise<void>;
+  /**
+   * StartApplication with this restore type; state that no longer maps is dropped only with
+   * `allowNonRestoredState` (telemetry.flink.restore `latest-allow-non-restored`).
+   */
+  start(applicationName: string, restore: RestoreType, allowNonRestoredState: boolean): Promise<void>;
 }
 
 /** The real API through the AWS SDK (the function's credentials; `config` for tests). */
@@ -86,13 +89,13 @@ export function flinkApi(config: KinesisAnalyticsV2ClientConfig = {}): FlinkApi 
       } while (nextToken);
       return false;
     },
-    async start(applicationName, restore) {
+    async start(applicationName, restore, allowNonRestoredState) {
       await client.send(
         new StartApplicationCommand({
           ApplicationName: applicationName,
           RunConfiguration: {
             ApplicationRestoreConfiguration: { ApplicationRestoreType: restore },
-            FlinkRunConfiguration: { AllowNonRestoredState: false },
+            FlinkRunConfiguration: { AllowNonRestoredState: allowNonRestoredState },
           },
         }),
       );

@@ -6,8 +6,10 @@
  *
  * - Create: start it without a snapshot (there is none yet: `SKIP_RESTORE_FROM_SNAPSHOT`).
  * - Update: CloudFormation has already updated the application. A running one was updated in place
- *   (snapshot, new version, restore: the service does it): wait until it runs again. A stopped one
- *   (READY) is started from its latest snapshot, or without one when it has none.
+ *   (snapshot, new version, restore as its RunConfiguration says: the service does it): wait until
+ *   it runs again. A stopped one (READY) is started from its latest snapshot, or without one when
+ *   it has none or when `Restore` is `skip`; unmapped state is dropped only with
+ *   `latest-allow-non-restored` (telemetry.flink.restore, the same as the application's RunConfiguration).
  * - Delete: nothing. CloudFormation's DeleteApplication stops the application and deletes it.
  *
  * RUNNING is not enough: with system rollback on, the service answers an update whose new version
@@ -32,9 +34,14 @@ export interface StartResourceProperties {
   readonly CodeFileKey?: string;
   /** The runtime the application must run. */
   readonly RuntimeEnvironment?: string;
+  /** telemetry.flink.restore: how a start restores state (`latest` when absent). */
+  readonly Restore?: RestoreMode;
   /** The runtime properties the application must have, by property group id. */
   readonly PropertyGroups?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
+
+/** telemetry.flink.restore. */
+export type RestoreMode = 'latest' | 'latest-allow-non-restored' | 'skip';
 
 export interface StartEvent {
   readonly RequestType: 'Create' | 'Update' | 'Delete';
@@ -46,6 +53,7 @@ export interface StartEvent {
 export interface StartDecision {
   readonly Action: 'start' | 'wait' | 'none';
   readonly Restore?: RestoreType;
+  readonly AllowNonRestoredState?: boolean;
   /** The status onEvent saw. */
   readonly Status?: ApplicationStatus;
   /** The application version onEvent saw: the one CloudFormation's update made. */
@@ -82,12 +90,16 @@ export async function onEvent(event: StartEvent, api: FlinkApi): Promise<OnEvent
   if (status !== 'READY')
     throw new Error(`${name} is ${status}: it can be started only when READY (stopped)`);
 
+  const mode = event.ResourceProperties.Restore ?? 'latest';
+  if (!['latest', 'latest-allow-non-restored', 'skip'].includes(mode))
+    throw new Error(`Restore must be latest, latest-allow-non-restored or skip, not ${mode}`);
   const restore: RestoreType =
-    event.RequestType === 'Update' && (await api.hasReadySnapshot(name))
+    event.RequestType === 'Update' && mode !== 'skip' && (await api.hasReadySnapshot(name))
       ? 'RESTORE_FROM_LATEST_SNAPSHOT'
       : 'SKIP_RESTORE_FROM_SNAPSHOT';
-  await api.start(name, restore);
-  return done({ Action: 'start', Restore: restore, ...seen });
+  const allowNonRestoredState = mode === 'latest-allow-non-restored';
+  await api.start(name, restore, allowNonRestoredState);
+  return done({ Action: 'start', Restore: restore, AllowNonRestoredState: allowNonRestoredState, ...seen });
 }
 
 /** How the application's description differs from the version the resource's properties expect. */

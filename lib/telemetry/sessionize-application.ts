@@ -242,11 +242,16 @@ export class SessionizeApplication extends Construct {
         autoScalingEnabled: flink.autoScaling,
       },
     };
-    // How CloudFormation restarts a RUNNING application it updates: from the snapshot it takes,
-    // never dropping state the new program does not map (docs/telemetry-path.md, "Deploy, update, delete").
+    // How CloudFormation restarts a RUNNING application it updates (telemetry.flink.restore): from
+    // the snapshot it takes, never dropping state the new program does not map (`latest`); dropping
+    // it (`latest-allow-non-restored`); or without state (`skip`). The last two are one-deploy
+    // overrides (docs/telemetry-path.md, "Deploy, update, delete").
     const runConfiguration: kda.CfnApplication.RunConfigurationProperty = {
-      applicationRestoreConfiguration: { applicationRestoreType: 'RESTORE_FROM_LATEST_SNAPSHOT' },
-      flinkRunConfiguration: { allowNonRestoredState: false },
+      applicationRestoreConfiguration: {
+        applicationRestoreType:
+          flink.restore === 'skip' ? 'SKIP_RESTORE_FROM_SNAPSHOT' : 'RESTORE_FROM_LATEST_SNAPSHOT',
+      },
+      flinkRunConfiguration: { allowNonRestoredState: flink.restore === 'latest-allow-non-restored' },
     };
     this.application = new kda.CfnApplication(this, 'Application', {
       applicationName: this.applicationName,
@@ -336,6 +341,7 @@ export class SessionizeApplication extends Construct {
         FlinkApplicationConfiguration: flinkApplicationConfiguration,
         VpcConfigurations: vpcConfigurations,
         RunConfiguration: runConfiguration,
+        Restore: flink.restore,
       },
     });
     this.start.node.addDependency(logging);

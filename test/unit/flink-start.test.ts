@@ -80,8 +80,8 @@ class FakeFlink implements FlinkApi {
     return Promise.resolve(this.snapshots.includes('READY'));
   }
 
-  start(name: string, restore: RestoreType): Promise<void> {
-    this.calls.push(`start ${name} ${restore}`);
+  start(name: string, restore: RestoreType, allowNonRestoredState: boolean): Promise<void> {
+    this.calls.push(`start ${name} ${restore}${allowNonRestoredState ? ' allowing non-restored state' : ''}`);
     if (this.state !== 'READY') throw new Error(`ResourceInUseException: ${name} is ${this.state}`);
     this.state = 'STARTING';
     this.polls = 0;
@@ -237,9 +237,50 @@ describe('update', () => {
     expect(decision.Data).toEqual({
       Action: 'start',
       Restore: 'SKIP_RESTORE_FROM_SNAPSHOT',
+      AllowNonRestoredState: false,
       Status: 'READY',
       VersionId: 4,
     });
+  });
+
+  test('Restore skip (telemetry.flink.restore) starts a stopped application without its snapshot', async () => {
+    const api = new FakeFlink('READY', ['READY']);
+    const decision = await onEvent(
+      { ...event('Update'), ResourceProperties: { ...event('Update').ResourceProperties, Restore: 'skip' } },
+      api,
+    );
+    expect(decision.Data.Restore).toBe('SKIP_RESTORE_FROM_SNAPSHOT');
+    expect(api.calls).toEqual([`describe ${APP}`, `start ${APP} SKIP_RESTORE_FROM_SNAPSHOT`]);
+  });
+
+  test('Restore latest-allow-non-restored starts from the latest snapshot, dropping unmapped state', async () => {
+    const api = new FakeFlink('READY', ['READY']);
+    const decision = await onEvent(
+      {
+        ...event('Update'),
+        ResourceProperties: { ...event('Update').ResourceProperties, Restore: 'latest-allow-non-restored' },
+      },
+      api,
+    );
+    expect(decision.Data).toMatchObject({
+      Restore: 'RESTORE_FROM_LATEST_SNAPSHOT',
+      AllowNonRestoredState: true,
+    });
+    expect(api.calls.at(-1)).toBe(`start ${APP} RESTORE_FROM_LATEST_SNAPSHOT allowing non-restored state`);
+  });
+
+  test('an unknown Restore fails before anything starts', async () => {
+    const api = new FakeFlink('READY', ['READY']);
+    await expect(
+      onEvent(
+        {
+          ...event('Update'),
+          ResourceProperties: { ...event('Update').ResourceProperties, Restore: 'newest' as 'latest' },
+        },
+        api,
+      ),
+    ).rejects.toThrow('Restore must be latest, latest-allow-non-restored or skip, not newest');
+    expect(api.calls.filter((c) => c.startsWith('start'))).toEqual([]);
   });
 });
 

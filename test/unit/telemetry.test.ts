@@ -541,6 +541,35 @@ describe('the sessionize application in dev: properties, logging, start', () => 
     });
   });
 
+  test.each([
+    ['latest', 'RESTORE_FROM_LATEST_SNAPSHOT', false],
+    ['latest-allow-non-restored', 'RESTORE_FROM_LATEST_SNAPSHOT', true],
+    ['skip', 'SKIP_RESTORE_FROM_SNAPSHOT', false],
+  ] as const)(
+    'telemetry.flink.restore %s: the run configuration and the start resource',
+    (restore, restoreType, allow) => {
+      const environments = cdkJsonContext().environments as Record<string, Record<string, unknown>>;
+      const dev = environments.dev!;
+      const devTelemetry = dev.telemetry as { flink: Record<string, unknown> };
+      const t =
+        restore === 'latest'
+          ? telemetry
+          : synthEnvironment('dev', {
+              environments: {
+                ...environments,
+                dev: { ...dev, telemetry: { ...devTelemetry, flink: { ...devTelemetry.flink, restore } } },
+              },
+            }).telemetry;
+      expect(
+        (only(t, 'AWS::KinesisAnalyticsV2::Application') as { RunConfiguration: unknown }).RunConfiguration,
+      ).toEqual({
+        ApplicationRestoreConfiguration: { ApplicationRestoreType: restoreType },
+        FlinkRunConfiguration: { AllowNonRestoredState: allow },
+      });
+      expect(only(t, 'Custom::FlinkApplicationStart').Restore).toBe(restore);
+    },
+  );
+
   test('the application name is published for the ops', () => {
     telemetry.hasResourceProperties('AWS::SSM::Parameter', {
       Name: '/streaming/dev/telemetry/sessionize-application',
