@@ -100,7 +100,7 @@ export class TelemetryAlerting extends Construct {
     );
     fn.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: [props.key.keyArn],
         conditions: {
           StringEquals: {

@@ -648,7 +648,7 @@ describe('TelemetryAlerting', () => {
       { Effect: 'Allow', Action: 'sns:Publish', Resource: topicRef },
       {
         Effect: 'Allow',
-        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
         Resource: keyArn,
         Condition: {
           StringEquals: { 'kms:ViaService': via('sns'), 'kms:EncryptionContext:aws:sns:topicArn': topicRef },

@@ -150,7 +150,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     'dynamodb:PutItem': [ALERTING_TABLE],
     'dynamodb:UpdateItem': [ALERTING_TABLE],
     'kms:Decrypt': [KEY_VIA_DYNAMODB, KEY_VIA_SNS],
-    'kms:GenerateDataKey*': [KEY_VIA_SNS],
+    'kms:GenerateDataKey': [KEY_VIA_DYNAMODB, KEY_VIA_SNS],
     'sns:Publish': ['{telemetry/Alerting/Topic}'],
   },
   'telemetry/Sessionize/ServiceRole': {
