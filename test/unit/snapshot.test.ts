@@ -3,7 +3,7 @@ import { ENVIRONMENTS, synthEnvironment } from '../support/synth';
 
 /** Snapshots are extra: each sits beside specific assertions. Asset hashes are masked. */
 describe.each(ENVIRONMENTS)('%s templates', (envName) => {
-  const { network, streaming, sources, events } = synthEnvironment(envName);
+  const { network, streaming, sources, events, telemetry } = synthEnvironment(envName);
 
   test('network stack', () => {
     network.resourceCountIs('AWS::EC2::VPC', 1);
@@ -26,5 +26,16 @@ describe.each(ENVIRONMENTS)('%s templates', (envName) => {
     events.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     events.resourceCountIs('AWS::OpenSearchService::Domain', 1);
     expect(events.toJSON()).toMatchSnapshot();
+  });
+
+  test('telemetry stack', () => {
+    // One Managed Flink application and its start resource; alerting reads one topic.
+    telemetry.resourceCountIs('AWS::KinesisAnalyticsV2::Application', 1);
+    telemetry.hasResourceProperties('AWS::KinesisAnalyticsV2::Application', {
+      RuntimeEnvironment: 'FLINK-2_2',
+    });
+    telemetry.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    telemetry.resourceCountIs('AWS::Glue::Table', 1);
+    expect(telemetry.toJSON()).toMatchSnapshot();
   });
 });
