@@ -58,6 +58,12 @@ test('the environment commands state the right number of stacks', () => {
     'ten',
     'eleven',
     'twelve',
+    'thirteen',
+    'fourteen',
+    'fifteen',
+    'sixteen',
+    'seventeen',
+    'eighteen',
   ];
   expect(README).toContain(`# prod's ${words[perEnvironment]} stacks`);
   expect(README).toContain(`# all ${words[perEnvironment * ENVIRONMENTS.length]} stacks`);
