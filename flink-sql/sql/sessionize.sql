@@ -64,6 +64,7 @@ CREATE TABLE dlq_sessionize (
   'key.fields' = 'record_key',
   'value.format' = 'raw',
   'value.fields-include' = 'EXCEPT_KEY',
+  'properties.max.request.size' = '${dlq.max-request-bytes}',
   'sink.delivery-guarantee' = 'at-least-once'
 );
 

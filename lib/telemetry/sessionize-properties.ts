@@ -43,6 +43,9 @@ export function sessionizeProperties(
     'source.group-id': consumerGroupId(SESSIONIZE_CONSUMER, 'telemetryRaw'),
     'dlq.topic': config.topics.dlqSessionize.name,
     'dlq.consumer': SESSIONIZE_CONSUMER,
+    // The dead-letter producer may send a record as large as the topic takes (a source record at its
+    // maximum plus the dlq.* headers), above kafka-clients' 1 MiB default max.request.size.
+    'dlq.max-request-bytes': String(config.topics.dlqSessionize.settings.maxMessageBytes),
     'alerts.topic': config.topics.telemetryAlerts.name,
     'kafka.bootstrap-servers': endpoints.bootstrapServers,
     'kafka.security-protocol': endpoints.securityProtocol,

@@ -308,6 +308,8 @@ describe('the sessionize application in dev: properties, logging, start', () => 
             'source.group-id': `sessionize-${topicName('telemetryRaw')}`,
             'dlq.topic': topicName('dlqSessionize'),
             'dlq.consumer': 'sessionize',
+            // telemetry.raw's 1 MiB plus the dead-letter headroom of 256 KiB
+            'dlq.max-request-bytes': '1310720',
             'alerts.topic': topicName('telemetryAlerts'),
             'kafka.bootstrap-servers': {
               'Fn::GetStackOutput': expect.objectContaining({
