@@ -8,6 +8,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from '../private/nag';
 import { Construct } from 'constructs';
+import { grantMskConnectInternals } from '../connect/msk-connect-plugin';
 import type { EnvironmentConfig } from '../config/platform-config';
 import type { IKafkaCluster } from '../kafka/msk-cluster';
 import { grantSecretRead } from '../security/secret-access';
@@ -161,24 +162,7 @@ export class OrdersCdc extends Construct {
       }),
     );
     // MSK Connect keeps offsets, configs and status in its own internal topics and groups.
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: [
-          'kafka-cluster:CreateTopic',
-          'kafka-cluster:DescribeTopic',
-          'kafka-cluster:ReadData',
-          'kafka-cluster:WriteData',
-          'kafka-cluster:DescribeTopicDynamicConfiguration',
-        ],
-        resources: [cluster.topicArn('__amazon_msk_connect_*')],
-      }),
-    );
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
-        resources: [cluster.groupArn('__amazon_msk_connect_*'), cluster.groupArn('connect-*')],
-      }),
-    );
+    grantMskConnectInternals(this.role, cluster);
     grantSecretRead(secret, this.role, secretKey);
 
     const workerLogs = new logs.LogGroup(this, 'WorkerLogs', {
@@ -233,26 +217,6 @@ export class OrdersCdc extends Construct {
     this.connector.resource.node.addDependency(this.role);
     if (this.databaseSetup) this.connector.resource.node.addDependency(this.databaseSetup.resource);
 
-    NagSuppressions.addResourceSuppressions(
-      this.role,
-      [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            'MSK Connect names its internal topics and groups at run time (__amazon_msk_connect_*, connect-*); the wildcards are limited to those prefixes on this cluster.',
-          appliesTo: [
-            {
-              // The cluster's topic or group ARN prefix (the value of the SSM parameter the
-              // streaming stack publishes; cdk-nag renders it as a token or, once the app is
-              // synthesized, as the stack output) followed by exactly one of the two run-time prefixes.
-              regex:
-                '/^Resource::(<Kafka(Topic|Group)ArnPrefixParameter[0-9A-F]{8}\\.Value>|\\{"Fn::GetStackOutput":\\{[^}]*\\},"OutputName":"PublishOutputFnGetAttKafka(Topic|Group)ArnPrefixParameter[0-9A-F]{8}Value[0-9A-F]{8}"\\}\\})(__amazon_msk_connect_|connect-)\\*$/',
-            },
-          ],
-        },
-      ],
-      true,
-    );
   }
 
   /**
