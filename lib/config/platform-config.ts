@@ -15,6 +15,7 @@ import { TOPIC_IDS, type TopicId } from '../topics/topic-specs';
 import { checkContextKeys } from './context-keys';
 import { checkApiGatewayAccountOwners } from './api-gateway-account';
 import { IssueCollector } from './errors';
+import { checkWarehouse, warehouseSchema, type WarehouseConfig } from './warehouse-config';
 
 export const ALL_ENVIRONMENTS = 'all';
 export const DEFAULT_ENVIRONMENT = 'dev';
@@ -323,6 +324,7 @@ const environmentSchema = z
       .strict(),
     events: eventsSchema,
     telemetry: telemetrySchema,
+    warehouse: warehouseSchema.extend({ logRetentionDays: retentionDays }),
     topicDefaults: z.unknown(),
     topics: z.unknown().optional(),
   })
@@ -353,6 +355,8 @@ export interface EnvironmentConfig {
   readonly events: Readonly<EventsConfig>;
   /** The telemetry path: sessionization rules, the Flink application, the lake, alerting. */
   readonly telemetry: Readonly<TelemetryConfig>;
+  /** The warehouse: the Snowflake sink connector (created only when `snowflake` is configured). */
+  readonly warehouse: Readonly<WarehouseConfig>;
   /** Every catalog topic with its resolved settings. */
   readonly topics: Readonly<Record<TopicId, ResolvedTopic>>;
 }
@@ -507,6 +511,7 @@ export function loadEnvironments(context: Readonly<Record<string, unknown>>): En
       brokerCount: env.msk.brokerCount,
       issues,
     });
+    checkWarehouse(key, env.warehouse, topics.eventsAggregates?.settings.partitions, issues);
     if (TOPIC_IDS.some((id) => topics[id] === undefined)) continue;
     for (const consumer of MSK_CONSUMERS) {
       const { settings, key: at } = consumerSettings(env, consumer);
@@ -543,6 +548,7 @@ export function loadEnvironments(context: Readonly<Record<string, unknown>>): En
       iot: env.iot,
       events: env.events,
       telemetry: env.telemetry,
+      warehouse: env.warehouse,
       topics: topics as Record<TopicId, ResolvedTopic>,
     });
   }
