@@ -301,8 +301,12 @@ export interface WorkerConfigOptions {
     readonly className: string;
     readonly params?: Readonly<Record<string, string>>;
   };
-  /** `offset.storage.topic`: the catalog's CONNECT_OFFSETS_TOPIC on MSK Connect and locally. */
-  readonly offsetStorageTopic: string;
+  /**
+   * `offset.storage.topic`: the catalog's CONNECT_OFFSETS_TOPIC for a source connector, on MSK
+   * Connect and locally. A sink keeps no source offsets (its progress is its consumer group's), so
+   * it leaves the worker's default. @default not set
+   */
+  readonly offsetStorageTopic?: string;
 }
 
 /**
@@ -323,7 +327,7 @@ export function renderWorkerConfig(options: WorkerConfigOptions): Record<string,
     'config.providers': provider,
     [`config.providers.${provider}.class`]: options.secretsProvider.className,
     ...Object.fromEntries(params),
-    'offset.storage.topic': options.offsetStorageTopic,
+    ...(options.offsetStorageTopic ? { 'offset.storage.topic': options.offsetStorageTopic } : {}),
   };
 }
 

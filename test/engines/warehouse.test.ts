@@ -31,7 +31,6 @@ import type { Admin } from 'kafkajs';
 import { SECRETS_MANAGER_CONFIG_PROVIDER_CLASS, renderWorkerConfig } from '../../lib/cdc/debezium-config';
 import {
   SNOWFLAKE_CONNECTOR,
-  SNOWFLAKE_PLUGIN_PROJECT_DIR,
   SNOWFLAKE_PLUGIN_ZIP,
   SNOWFLAKE_SECRET_KEYS,
   SNOWFLAKE_SINK_CONNECTOR_CLASS,
@@ -42,7 +41,7 @@ import { configFor } from '../support/synth';
 import { TEST_SNOWFLAKE_ACCOUNT, TEST_SNOWFLAKE_SECRET_NAME, withSnowflake } from '../support/warehouse';
 import { localAwsIdentity } from './harness/cdc';
 import { connectAdmin, deleteTopicsAndWait } from './harness/clients';
-import { LocalConnect, ensurePluginZip, type ConnectorStatus } from './harness/connect';
+import { LocalConnect, type ConnectorStatus } from './harness/connect';
 import { SecretsManagerStub } from './harness/secrets-manager-stub';
 
 const DEV = configFor('dev', withSnowflake('dev'));
@@ -59,7 +58,7 @@ const CREATED_SINK = `${SINK}-created`;
  * The JDBC login's retry bound when the account cannot be reached (`snowflake.jdbc.map`, a setting
  * of the test only): with the driver's default the connector was still in start() after 120 s.
  */
-const LOGIN_TIMEOUT = { 'snowflake.jdbc.map': 'loginTimeout:20' };
+const LOGIN_TIMEOUT: Record<string, string> = { 'snowflake.jdbc.map': 'loginTimeout:20' };
 const CONNECTION_TIMEOUT_MS = 120_000;
 
 let admin: Admin;
@@ -93,7 +92,7 @@ function startWorker(stub?: SecretsManagerStub): Promise<LocalConnect> {
   return LocalConnect.start({
     clusterId: CLUSTER_ID,
     workerConfig: workerConfig(stub),
-    pluginZip: ensurePluginZip(SNOWFLAKE_PLUGIN_ZIP, SNOWFLAKE_PLUGIN_PROJECT_DIR),
+    pluginZip: SNOWFLAKE_PLUGIN_ZIP,
     env: stub && {
       AWS_ACCESS_KEY_ID: AWS_IDENTITY.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: AWS_IDENTITY.credentials.secretAccessKey,
@@ -180,8 +179,11 @@ describe('on a worker without the config provider', () => {
 });
 
 describe('on a worker with the config provider, the account unreachable', () => {
-  const config = { ...sinkConfig(), ...LOGIN_TIMEOUT };
-  const wrongPassphrase = { ...sinkConfig(WRONG_PASSPHRASE_SECRET, '-wrong-passphrase'), ...LOGIN_TIMEOUT };
+  const config: Record<string, string> = { ...sinkConfig(), ...LOGIN_TIMEOUT };
+  const wrongPassphrase: Record<string, string> = {
+    ...sinkConfig(WRONG_PASSPHRASE_SECRET, '-wrong-passphrase'),
+    ...LOGIN_TIMEOUT,
+  };
 
   beforeAll(async () => {
     // Created STOPPED where validation stays offline; the worker with the provider resumes them.
@@ -216,8 +218,8 @@ describe('on a worker with the config provider, the account unreachable', () => 
 
   test('a started connector gets past its streaming checks and the key, and fails at the JDBC login to the account', async () => {
     const host = TEST_SNOWFLAKE_ACCOUNT.accountUrl.replace(/:443$/, '');
-    expect((await online!.request('PUT', `/connectors/${config.name}/resume`)).status).toBe(202);
-    const failed = await waitForConnectorState(config.name, 'FAILED');
+    expect((await online!.request('PUT', `/connectors/${SINK}/resume`)).status).toBe(202);
+    const failed = await waitForConnectorState(SINK, 'FAILED');
     const trace = failed.connector.trace ?? '';
     expect(trace).toContain('Error Code: 1001');
     expect(trace).toContain(
@@ -230,8 +232,8 @@ describe('on a worker with the config provider, the account unreachable', () => 
   });
 
   test('a wrong passphrase fails the connector at the key', async () => {
-    expect((await online!.request('PUT', `/connectors/${wrongPassphrase.name}/resume`)).status).toBe(202);
-    const failed = await waitForConnectorState(wrongPassphrase.name, 'FAILED');
+    expect((await online!.request('PUT', `/connectors/${WRONG_PASSPHRASE_SINK}/resume`)).status).toBe(202);
+    const failed = await waitForConnectorState(WRONG_PASSPHRASE_SINK, 'FAILED');
     expect(failed.connector.trace).toContain('Error Code: 0018');
     expect(failed.connector.trace).not.toContain('Error Code: 1001');
   });

@@ -1,7 +1,7 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import {
   DEBEZIUM_PLUGIN_PROJECT_DIR,
   DEBEZIUM_PLUGIN_ZIP,
@@ -88,7 +88,11 @@ export interface LocalConnectOptions {
   readonly clusterId?: string;
   /** @default process.env.KAFKA_BOOTSTRAP (the broker of global-setup.ts) */
   readonly bootstrap?: string;
-  /** The plugin ZIP unpacked into plugin.path. @default DEBEZIUM_PLUGIN_ZIP (built if missing) */
+  /**
+   * The plugin ZIP unpacked into plugin.path, a build output `<project>/target/<name>.zip` of a
+   * Maven project (rebuilt when missing or older than the project's files).
+   * @default DEBEZIUM_PLUGIN_ZIP
+   */
   readonly pluginZip?: string;
   /** Worker JVM heap. @default 512m */
   readonly heap?: string;
@@ -127,7 +131,9 @@ export class LocalConnect {
   /** Starts the worker; resolves when its REST API answers and lists the plugin's connector. */
   static async start(options: LocalConnectOptions): Promise<LocalConnect> {
     const classpath = resolveClasspath(CONNECT_POM_DIR);
-    const zip = ensurePluginZip(options.pluginZip);
+    const zip = options.pluginZip
+      ? ensurePluginZip(options.pluginZip, dirname(dirname(options.pluginZip)))
+      : ensurePluginZip();
     const clusterId = options.clusterId ?? randomUUID().slice(0, 8);
     const port = await freePort();
     const dir = join(ENGINES_DIR, `connect-${clusterId}-${randomUUID().slice(0, 4)}`);
