@@ -1,11 +1,12 @@
 import type { App } from 'aws-cdk-lib';
-import { Tags } from 'aws-cdk-lib';
+import { Annotations, Tags } from 'aws-cdk-lib';
 import type { EnvironmentConfig } from './config/platform-config';
 import { EventsStack } from './stacks/events-stack';
 import { NetworkStack } from './stacks/network-stack';
 import { SourcesStack } from './stacks/sources-stack';
 import { StreamingStack } from './stacks/streaming-stack';
 import { TelemetryStack } from './stacks/telemetry-stack';
+import { WarehouseStack } from './stacks/warehouse-stack';
 
 /** The stacks of one environment. */
 export interface PlatformStacks {
@@ -14,11 +15,14 @@ export interface PlatformStacks {
   readonly sources: SourcesStack;
   readonly events: EventsStack;
   readonly telemetry: TelemetryStack;
+  /** Only when `environments.<env>.warehouse.snowflake` names an account. */
+  readonly warehouse?: WarehouseStack;
 }
 
 /**
  * Builds one environment's stacks: `<platform>-<env>-network`, `-streaming`, `-sources`, `-events`
- * and `-telemetry`.
+ * and `-telemetry`, and `-warehouse` when the environment configures a Snowflake account (otherwise
+ * synth warns that the Snowflake sink connector is not created).
  */
 export function buildEnvironment(app: App, config: EnvironmentConfig): PlatformStacks {
   const env =
@@ -56,9 +60,23 @@ export function buildEnvironment(app: App, config: EnvironmentConfig): PlatformS
     streaming,
     description: `${config.platformName} ${config.envName}: sessionize job on Managed Flink, the S3 lake with Glue and Athena`,
   });
-  for (const stack of [network, streaming, sources, events, telemetry]) {
+  const warehouse = config.warehouse.snowflake
+    ? new WarehouseStack(app, `${prefix}-warehouse`, {
+        env,
+        config,
+        network: network.network,
+        streaming,
+        description: `${config.platformName} ${config.envName}: the Snowflake sink connector on MSK Connect`,
+      })
+    : undefined;
+  if (!warehouse)
+    Annotations.of(events).addWarningV2(
+      'platform:warehouse-not-configured',
+      `environments.${config.envName}.warehouse.snowflake is not configured: the Snowflake sink connector is not created and events.aggregates reaches OpenSearch only (docs/warehouse.md says how to connect an account)`,
+    );
+  for (const stack of [network, streaming, sources, events, telemetry, ...(warehouse ? [warehouse] : [])]) {
     Tags.of(stack).add('platform', config.platformName);
     Tags.of(stack).add('environment', config.envName);
   }
-  return { network, streaming, sources, events, telemetry };
+  return { network, streaming, sources, events, telemetry, warehouse };
 }

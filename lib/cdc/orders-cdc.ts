@@ -216,7 +216,6 @@ export class OrdersCdc extends Construct {
     // database must be prepared (login, publication) before the connector logs in.
     this.connector.resource.node.addDependency(this.role);
     if (this.databaseSetup) this.connector.resource.node.addDependency(this.databaseSetup.resource);
-
   }
 
   /**

@@ -30,8 +30,14 @@ export const COMPONENTS = {
   aggregate: { auth: 'iam', description: 'aggregate Lambda', gateways: ['dynamodb'] },
   /** The alerting Lambda. */
   alerting: { auth: 'iam', description: 'alerting Lambda', gateways: ['dynamodb'] },
-  /** MSK Connect workers (Debezium source, Snowflake sink). */
+  /** The Debezium source connector's MSK Connect workers (and its database set-up function). */
   connect: { auth: 'iam', description: 'MSK Connect workers' },
+  /**
+   * The Snowflake sink connector's MSK Connect workers: a group of their own, because they alone
+   * also reach the internet (HTTPS to Snowflake, added by the warehouse stack when an account is
+   * configured).
+   */
+  warehouse: { auth: 'iam', description: 'Snowflake sink connector workers' },
   /**
    * The Managed Service for Apache Flink application (the sessionize job): the brokers and the lake
    * through the S3 gateway endpoint, nothing else (SigV4 for MSK IAM is signed locally; S3 uses the

@@ -55,7 +55,9 @@ export const SNOWFLAKE_SECRET_KEYS = { privateKey: 'privateKey', passphrase: 'pa
  * (EVENTS_AGGREGATES). The Snowflake set-up script (snowflake/) creates it with the two VARIANT
  * columns the connector writes (RECORD_METADATA, RECORD_CONTENT).
  */
-export const SNOWFLAKE_AGGREGATES_TABLE = TOPIC_SPECS.eventsAggregates.name.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+export const SNOWFLAKE_AGGREGATES_TABLE = TOPIC_SPECS.eventsAggregates.name
+  .toUpperCase()
+  .replace(/[^A-Z0-9_]/g, '_');
 
 /**
  * The plugin's own limits for Snowpipe Streaming with the connector's buffer (2.5.0,
@@ -210,15 +212,17 @@ export function renderSnowflakeSinkConfig(options: SnowflakeSinkOptions): Record
     if (!/^[A-Za-z0-9._-]{1,249}$/.test(checkable(topic)))
       problems.push(`${field}: not a Kafka topic name ("${topic}")`);
   }
-  if (options.topic === options.deadLetterTopic) problems.push('deadLetterTopic: must not be the source topic');
+  if (options.topic === options.deadLetterTopic)
+    problems.push('deadLetterTopic: must not be the source topic');
   if (options.secretReference.length === 0 || /[:{}$]/.test(checkable(options.secretReference)))
-    problems.push('secretReference: must be a non-empty secret name without ":", "{", "}" or "$" (not an ARN)');
+    problems.push(
+      'secretReference: must be a non-empty secret name without ":", "{", "}" or "$" (not an ARN)',
+    );
   if (!Number.isInteger(options.tasksMax) || options.tasksMax < 1 || options.tasksMax > 100)
     problems.push('tasksMax: must be an integer 1..100');
   if (!Number.isInteger(options.deadLetterReplicationFactor) || options.deadLetterReplicationFactor < 1)
     problems.push('deadLetterReplicationFactor: must be a positive integer');
-  if (problems.length > 0)
-    throw new Error(`Invalid Snowflake sink options:\n  - ${problems.join('\n  - ')}`);
+  if (problems.length > 0) throw new Error(`Invalid Snowflake sink options:\n  - ${problems.join('\n  - ')}`);
 
   const secret = (key: string) => `\${${provider}:${options.secretReference}:${key}}`;
   const { account, buffer } = options;
@@ -295,7 +299,9 @@ export interface WarehouseEnvironment {
 }
 
 /** The connector's name: fixed per environment, since it also names the Snowflake channels. */
-export function snowflakeConnectorName(config: Pick<WarehouseEnvironment, 'platformName' | 'envName'>): string {
+export function snowflakeConnectorName(
+  config: Pick<WarehouseEnvironment, 'platformName' | 'envName'>,
+): string {
   return `${config.platformName}-${config.envName}-warehouse-sink`;
 }
 
@@ -309,8 +315,7 @@ export function snowflakeSinkOptions(
   configProvider?: string,
 ): SnowflakeSinkOptions {
   const account = config.warehouse.snowflake;
-  if (!account)
-    throw new Error(`environments.${config.envName}.warehouse.snowflake is not configured`);
+  if (!account) throw new Error(`environments.${config.envName}.warehouse.snowflake is not configured`);
   return {
     connectorName: snowflakeConnectorName(config),
     topic: config.topics.eventsAggregates.name,

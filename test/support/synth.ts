@@ -51,6 +51,8 @@ export interface SynthesizedEnvironment {
   readonly sources: Template;
   readonly events: Template;
   readonly telemetry: Template;
+  /** Only when the environment configures a Snowflake account (test/support/warehouse.ts). */
+  readonly warehouse?: Template;
 }
 
 /**
@@ -71,5 +73,6 @@ export function synthEnvironment(
     sources: Template.fromStack(stacks.sources),
     events: Template.fromStack(stacks.events),
     telemetry: Template.fromStack(stacks.telemetry),
+    warehouse: stacks.warehouse && Template.fromStack(stacks.warehouse),
   };
 }

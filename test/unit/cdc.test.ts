@@ -16,58 +16,15 @@ import {
   synthEnvironment,
   type SynthesizedEnvironment,
 } from '../support/synth';
+import {
+  joinedJson,
+  MSK_CONNECT_INTERNALS_STATEMENTS,
+  readable,
+  stem,
+  topicArn,
+  type Resource,
+} from '../support/readable';
 
-type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
-
-/** A logical id without CDK's 8-character hash suffix. */
-const stem = (id: string) => id.replace(/[0-9A-F]{8}$/, '');
-
-/**
- * A template value with references made readable: a local Ref/GetAtt loses the logical id's hash,
- * and a reference to another stack's output becomes a named placeholder, so that the expected
- * policies below are written by hand in the form the template shows.
- */
-function readable(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(readable);
-  if (value === null || typeof value !== 'object') return value;
-  const v = value as Record<string, unknown>;
-  const crossStack =
-    (v['Fn::GetStackOutput'] as { OutputName?: string } | undefined)?.OutputName ??
-    (v['Fn::ImportValue'] as string | undefined);
-  if (typeof crossStack === 'string') {
-    for (const [needle, name] of [
-      ['TopicArnPrefix', '<topic ARN prefix>'],
-      ['GroupArnPrefix', '<group ARN prefix>'],
-      ['PlatformKey', '<platform key ARN>'],
-      ['Bootstrap', '<IAM bootstrap brokers>'],
-      ['KafkaCluster', '<cluster ARN>'],
-    ] as const)
-      if (crossStack.includes(needle)) return name;
-    return `<${crossStack}>`;
-  }
-  if (typeof v.Ref === 'string' && !v.Ref.startsWith('AWS::')) return { Ref: stem(v.Ref) };
-  if (Array.isArray(v['Fn::GetAtt'])) {
-    const [id, attr] = v['Fn::GetAtt'] as [string, string];
-    return { 'Fn::GetAtt': [stem(id), attr] };
-  }
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, readable(x)]));
-}
-
-/** A `Fn::Join` of JSON text and references, parsed, with each reference as `<readable JSON>`. */
-function joinedJson(value: unknown): Record<string, unknown> {
-  const join = (value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
-  const text = join[1]
-    .map((part) => {
-      if (typeof part === 'string') return part;
-      const r = readable(part);
-      return JSON.stringify(typeof r === 'string' ? r : JSON.stringify(r)).slice(1, -1);
-    })
-    .join(join[0]);
-  return JSON.parse(text) as Record<string, unknown>;
-}
-
-const topicArn = (topic: string) => ({ 'Fn::Join': ['', ['<topic ARN prefix>', topic]] });
-const groupArn = (group: string) => ({ 'Fn::Join': ['', ['<group ARN prefix>', group]] });
 const secretDecrypt = (key: unknown) => ({
   Action: 'kms:Decrypt',
   Condition: {
@@ -101,22 +58,7 @@ const CONNECT_ROLE_KAFKA_STATEMENTS = [
     Effect: 'Allow',
     Resource: topicArn('cdc.connect-offsets'),
   },
-  {
-    Action: [
-      'kafka-cluster:CreateTopic',
-      'kafka-cluster:DescribeTopic',
-      'kafka-cluster:DescribeTopicDynamicConfiguration',
-      'kafka-cluster:ReadData',
-      'kafka-cluster:WriteData',
-    ],
-    Effect: 'Allow',
-    Resource: topicArn('__amazon_msk_connect_*'),
-  },
-  {
-    Action: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
-    Effect: 'Allow',
-    Resource: [groupArn('__amazon_msk_connect_*'), groupArn('connect-*')],
-  },
+  ...MSK_CONNECT_INTERNALS_STATEMENTS,
 ];
 
 describe('the Debezium connector configuration (pure renderer)', () => {

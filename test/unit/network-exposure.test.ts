@@ -20,6 +20,7 @@ const EXPECTED_BROKER_INGRESS: Record<string, number> = {
   aggregate: 9098,
   alerting: 9098,
   connect: 9098,
+  warehouse: 9098,
   flink: 9098,
   admin: 9098,
   iotBridge: 9096,

@@ -1,5 +1,6 @@
 import { TOPIC_IDS } from '../../lib/topics/topic-specs';
 import { ENVIRONMENTS, synthEnvironment } from '../support/synth';
+import { withSnowflake } from '../support/warehouse';
 
 /** Snapshots are extra: each sits beside specific assertions. Asset hashes are masked. */
 describe.each(ENVIRONMENTS)('%s templates', (envName) => {
@@ -38,4 +39,13 @@ describe.each(ENVIRONMENTS)('%s templates', (envName) => {
     telemetry.resourceCountIs('AWS::Glue::Table', 1);
     expect(telemetry.toJSON()).toMatchSnapshot();
   });
+});
+
+/** The warehouse stack exists only with a Snowflake account: the test account of support/warehouse.ts. */
+test('dev warehouse stack (test account)', () => {
+  const { warehouse } = synthEnvironment('dev', withSnowflake('dev'));
+  // test/unit/warehouse.test.ts asserts the connector, plugin, role and egress by hand.
+  warehouse!.resourceCountIs('Custom::MskConnectConnector', 1);
+  warehouse!.resourceCountIs('AWS::KafkaConnect::CustomPlugin', 1);
+  expect(warehouse!.toJSON()).toMatchSnapshot();
 });

@@ -1,0 +1,177 @@
+import { Aws, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kafkaconnect from 'aws-cdk-lib/aws-kafkaconnect';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { ConnectorResource } from '../cdc/connector-resource';
+import {
+  contentHashedName,
+  KAFKA_CONNECT_VERSION,
+  renderWorkerConfig,
+  SECRETS_MANAGER_CONFIG_PROVIDER_CLASS,
+  toPropertiesText,
+} from '../cdc/debezium-config';
+import { secretNameFromArn } from '../cdc/orders-cdc';
+import type { EnvironmentConfig } from '../config/platform-config';
+import { grantMskConnectInternals } from '../connect/msk-connect-plugin';
+import type { IKafkaCluster } from '../kafka/msk-cluster';
+import { grantSecretRead } from '../security/secret-access';
+import type { TopicCatalog } from '../topics/topic-catalog';
+import { renderSnowflakeSinkConfig, snowflakeSinkOptions, SNOWFLAKE_CONNECTOR } from './snowflake-config';
+import { SnowflakePlugin } from './snowflake-plugin';
+
+export interface SnowflakeSinkProps {
+  readonly config: EnvironmentConfig;
+  readonly catalog: TopicCatalog;
+  readonly cluster: IKafkaCluster;
+  /** The IAM listener bootstrap string. */
+  readonly bootstrapBrokers: string;
+  readonly vpc: ec2.IVpc;
+  /** The connector workers' own security group (the network's `warehouse` component). */
+  readonly securityGroup: ec2.ISecurityGroup;
+}
+
+/**
+ * The warehouse leg: the Snowflake Kafka connector on MSK Connect, landing the catalog's
+ * events.aggregates in Snowflake with Snowpipe Streaming (docs/warehouse.md).
+ *
+ * - Plugin: the connector's pinned Maven coordinates with the platform's Secrets Manager config
+ *   provider (snowflake-plugin.ts), built only here, i.e. only for an environment with an account.
+ * - Key pair: read from the configured secret by the config provider when a task starts; the
+ *   connector configuration holds `${secretsmanager:<name>:privateKey}` placeholders only.
+ * - Workers: autoscaled between the environment's bounds on CPU; IAM and TLS to the brokers; HTTPS
+ *   to Snowflake through the NAT gateways (the only internet egress of the platform's workers).
+ * - Role: read events.aggregates, write its dead-letter topic, MSK Connect's internal topics and
+ *   groups (its consumer group `connect-<connector>` among them), read the secret (and decrypt with
+ *   its key when configured).
+ *
+ * The connector's name is fixed per environment (it names the Snowflake channels, whose offset
+ * tokens let a replacement resume where the old connector stopped); the connector resource
+ * replaces it delete-then-create under that name (connector-resource.ts).
+ */
+export class SnowflakeSink extends Construct {
+  public readonly connector: ConnectorResource;
+  public readonly workerConfiguration: kafkaconnect.CfnWorkerConfiguration;
+  public readonly role: iam.Role;
+  public readonly plugin: SnowflakePlugin;
+  public readonly logGroup: logs.LogGroup;
+  public readonly connectorConfiguration: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: SnowflakeSinkProps) {
+    super(scope, id);
+    const { config, catalog, cluster } = props;
+    const account = config.warehouse.snowflake;
+    if (!account) throw new Error(`environments.${config.envName}.warehouse.snowflake is not configured`);
+
+    const secret = secretsmanager.Secret.fromSecretCompleteArn(
+      this,
+      'KeyPairSecret',
+      account.privateKeySecretArn,
+    );
+    const secretKey = account.privateKeySecretKeyArn
+      ? kms.Key.fromKeyArn(this, 'KeyPairSecretKey', account.privateKeySecretKeyArn)
+      : undefined;
+    this.connectorConfiguration = renderSnowflakeSinkConfig(
+      snowflakeSinkOptions(config, secretNameFromArn(account.privateKeySecretArn)),
+    );
+    const name = this.connectorConfiguration.name!;
+
+    this.plugin = new SnowflakePlugin(this, 'Snowflake', {
+      platformName: config.platformName,
+      envName: config.envName,
+    });
+
+    // A sink keeps no source offsets: its progress is its consumer group's (and the channels' offset
+    // tokens in Snowflake), so the worker configuration names no offsets topic.
+    const workerText = toPropertiesText(
+      renderWorkerConfig({
+        secretsProvider: { className: SECRETS_MANAGER_CONFIG_PROVIDER_CLASS, params: { region: Aws.REGION } },
+      }),
+    );
+    this.workerConfiguration = new kafkaconnect.CfnWorkerConfiguration(this, 'WorkerConfiguration', {
+      name: contentHashedName(`${name}-worker`, JSON.stringify(Stack.of(this).resolve(workerText))),
+      description: 'JSON converters without schemas; Secrets Manager config provider',
+      propertiesFileContent: Fn.base64(workerText),
+    });
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('kafkaconnect.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+      description: `${name}: MSK (IAM) for events.aggregates, its dead-letter topic and internal topics; the Snowflake key pair`,
+    });
+    // The consumer group (`connect-<connector name>`) is one of MSK Connect's `connect-*` groups that
+    // grantMskConnectInternals grants; a second grant on it would add nothing. The dead-letter grant
+    // brings the cluster's Connect and idempotent writes.
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
+        resources: [catalog.topic('eventsAggregates').arn],
+      }),
+    );
+    catalog.grantProduce('dlqSnowflakeSink', this.role);
+    grantMskConnectInternals(this.role, cluster);
+    grantSecretRead(secret, this.role, secretKey);
+
+    // HTTPS to the Snowflake account through the NAT gateways (Snowflake's endpoints are not in the
+    // VPC; PrivateLink to a Business Critical account is the alternative, docs/warehouse.md). Declared
+    // here, so that environments without an account have no internet egress from any worker.
+    new ec2.CfnSecurityGroupEgress(this, 'ToSnowflake', {
+      groupId: props.securityGroup.securityGroupId,
+      ipProtocol: 'tcp',
+      fromPort: 443,
+      toPort: 443,
+      cidrIp: '0.0.0.0/0',
+      description: 'to Snowflake (HTTPS through NAT)',
+    });
+
+    this.logGroup = new logs.LogGroup(this, 'WorkerLogs', {
+      retention: config.warehouse.logRetentionDays as logs.RetentionDays,
+      removalPolicy: config.removeDataOnDestroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+
+    const c = config.warehouse.connector;
+    const subnets = props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds;
+    this.connector = new ConnectorResource(this, 'Connector', {
+      config,
+      executionRole: this.role,
+      spec: {
+        connectorName: name,
+        connectorDescription: `Snowflake Kafka connector ${SNOWFLAKE_CONNECTOR.version}: ${catalog.name('eventsAggregates')} -> ${account.database}.${account.schema}`,
+        kafkaConnectVersion: KAFKA_CONNECT_VERSION,
+        capacity: {
+          autoScaling: {
+            mcuCount: c.mcuCount,
+            minWorkerCount: c.minWorkers,
+            maxWorkerCount: c.maxWorkers,
+            scaleInPolicy: { cpuUtilizationPercentage: c.scaleInCpuPercent },
+            scaleOutPolicy: { cpuUtilizationPercentage: c.scaleOutCpuPercent },
+          },
+        },
+        connectorConfiguration: this.connectorConfiguration,
+        kafkaCluster: {
+          apacheKafkaCluster: {
+            bootstrapServers: props.bootstrapBrokers,
+            vpc: { securityGroups: [props.securityGroup.securityGroupId], subnets },
+          },
+        },
+        kafkaClusterClientAuthentication: { authenticationType: 'IAM' },
+        kafkaClusterEncryptionInTransit: { encryptionType: 'TLS' },
+        plugins: [{ customPlugin: { customPluginArn: this.plugin.plugin.attrCustomPluginArn, revision: 1 } }],
+        serviceExecutionRoleArn: this.role.roleArn,
+        workerConfiguration: {
+          workerConfigurationArn: this.workerConfiguration.attrWorkerConfigurationArn,
+          revision: 1,
+        },
+        logDelivery: {
+          workerLogDelivery: { cloudWatchLogs: { enabled: true, logGroup: this.logGroup.logGroupName } },
+        },
+      },
+    });
+    // The role's policy must exist before the workers start: they connect with it at once.
+    this.connector.resource.node.addDependency(this.role);
+  }
+}
