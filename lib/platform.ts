@@ -78,5 +78,5 @@ export function buildEnvironment(app: App, config: EnvironmentConfig): PlatformS
     Tags.of(stack).add('platform', config.platformName);
     Tags.of(stack).add('environment', config.envName);
   }
-  return { network, streaming, sources, events, telemetry, warehouse };
+  return { network, streaming, sources, events, telemetry, ...(warehouse ? { warehouse } : {}) };
 }

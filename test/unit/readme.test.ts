@@ -8,7 +8,9 @@ import { DEBEZIUM_VERSION } from '../../lib/cdc/debezium-config';
 import { LOCAL_KAFKA_VERSION } from '../../lib/config/versions';
 import { SETTING_NAMES } from '../../lib/topics/topic-settings';
 import { TOPIC_SPECS } from '../../lib/topics/topic-specs';
+import { SNOWFLAKE_CONNECTOR } from '../../lib/warehouse/snowflake-config';
 import { buildApp, ENVIRONMENTS } from '../support/synth';
+import { withSnowflake } from '../support/warehouse';
 
 const ROOT = join(__dirname, '..', '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -35,14 +37,14 @@ function tableAfter(heading: string, header: string): string[][] {
 
 const backticked = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
 
-test('the stack table lists exactly the stacks of an environment', () => {
-  const { stacks } = buildApp('dev');
+test('the stack table lists exactly the stacks of an environment (the warehouse one with a Snowflake account)', () => {
+  const { stacks } = buildApp('dev', withSnowflake('dev'));
   const names = Object.values(stacks).map((s) => s.stackName.replace('-dev-', '-<env>-'));
   const rows = tableAfter('## Architecture', '| stack');
   expect(rows.flatMap((r) => backticked(r[0]!)).sort()).toEqual(names.sort());
 });
 
-test('the environment commands state the right number of stacks', () => {
+test('the environment commands state the right number of stacks (cdk.json configures no Snowflake account)', () => {
   const perEnvironment = Object.keys(buildApp('dev').stacks).length;
   const words = [
     'zero',
@@ -89,7 +91,8 @@ test('the local engines table gives the pinned versions', () => {
   const text = rows.map((r) => r.join(' ')).join('\n');
   const connectPom = readFileSync(join(ROOT, 'test', 'engines', 'connect', 'pom.xml'), 'utf8');
   const connect = /<kafka\.connect\.version>([^<]+)</.exec(connectPom)![1]!;
-  for (const version of [LOCAL_KAFKA_VERSION, connect, DEBEZIUM_VERSION]) expect(text).toContain(version);
+  for (const version of [LOCAL_KAFKA_VERSION, connect, DEBEZIUM_VERSION, SNOWFLAKE_CONNECTOR.version])
+    expect(text).toContain(version);
 });
 
 test('the test table lists exactly the test suites', () => {
