@@ -1,4 +1,5 @@
 import { cdkJsonContext, synthEnvironment } from '../support/synth';
+import { withSnowflake } from '../support/warehouse';
 import type { Template } from 'aws-cdk-lib/assertions';
 
 /** Resource types that hold data or protect it. */
@@ -41,6 +42,16 @@ describe("prod keeps the sources' data", () => {
   test('the bridge buckets and every log group are retained', () => {
     expect(new Set(deletionPolicies(sources, 'AWS::S3::Bucket'))).toEqual(new Set(['Retain']));
     expect(new Set(deletionPolicies(sources, 'AWS::Logs::LogGroup'))).toEqual(new Set(['Retain']));
+  });
+});
+
+describe("prod keeps the warehouse's logs (with a test Snowflake account)", () => {
+  const { warehouse } = synthEnvironment('prod', withSnowflake('prod'));
+
+  test('every log group (the workers and the connector functions) is retained', () => {
+    const policies = deletionPolicies(warehouse!, 'AWS::Logs::LogGroup');
+    expect(policies.length).toBeGreaterThan(0);
+    expect(new Set(policies)).toEqual(new Set(['Retain']));
   });
 });
 

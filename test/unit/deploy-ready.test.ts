@@ -14,6 +14,7 @@ import {
   type ResourceId,
 } from '../support/template-graph';
 import { ENVIRONMENTS } from '../support/synth';
+import { TEST_SNOWFLAKE_SECRET_ARN, withSnowflake } from '../support/warehouse';
 
 /** The secret a statement resource names: a secret, or the attachment that stands for it. */
 function secretNamed(
@@ -36,8 +37,23 @@ const VIA_SECRETS_MANAGER = {
   },
 };
 
-describe.each(ENVIRONMENTS)('deploy-ready templates of %s', (envName) => {
-  const templates = environmentTemplates(envName);
+/**
+ * Every environment as committed, and one with the warehouse stack (a test Snowflake account). The
+ * last element lists the secrets the configuration names by ARN (made outside the app, so no secret
+ * resource stands for them); test/unit/warehouse.test.ts checks their reads and decrypts by hand.
+ */
+const CASES: [string, string, Record<string, unknown>, readonly string[]][] = [
+  ...ENVIRONMENTS.map((envName): [string, string, Record<string, unknown>, readonly string[]] => [
+    envName,
+    envName,
+    {},
+    [],
+  ]),
+  ['prod with a Snowflake account', 'prod', withSnowflake('prod'), [TEST_SNOWFLAKE_SECRET_ARN]],
+];
+
+describe.each(CASES)('deploy-ready templates of %s', (_label, envName, overrides, externalSecrets) => {
+  const templates = environmentTemplates(envName, overrides);
   const statements = roleStatements(templates);
   const same = (a: ResourceId | undefined, b: ResourceId) =>
     a !== undefined && a.stack === b.stack && a.logicalId === b.logicalId;
@@ -48,6 +64,7 @@ describe.each(ENVIRONMENTS)('deploy-ready templates of %s', (envName) => {
     for (const st of statements) {
       if (st.effect !== 'Allow' || !allows(st.actions, 'secretsmanager:GetSecretValue')) continue;
       for (const resource of st.resources) {
+        if (typeof resource === 'string' && externalSecrets.includes(resource)) continue;
         const secret = secretNamed(templates, st.role.stack, resource);
         if (!secret) {
           problems.push(
