@@ -1,7 +1,7 @@
-import { Aws, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kafkaconnect from 'aws-cdk-lib/aws-kafkaconnect';
+import type * as kafkaconnect from 'aws-cdk-lib/aws-kafkaconnect';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -9,6 +9,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from '../private/nag';
 import { Construct } from 'constructs';
 import { grantMskConnectInternals } from '../connect/msk-connect-plugin';
+import { connectorExecutionRole, connectorWiring, workerConfiguration } from '../connect/msk-connector-parts';
 import type { EnvironmentConfig } from '../config/platform-config';
 import type { IKafkaCluster } from '../kafka/msk-cluster';
 import { grantSecretRead } from '../security/secret-access';
@@ -16,12 +17,10 @@ import type { TopicCatalog } from '../topics/topic-catalog';
 import { ConnectorResource } from './connector-resource';
 import { SourceDatabaseSetup } from './database-setup';
 import {
-  contentHashedName,
   SECRETS_MANAGER_CONFIG_PROVIDER_CLASS,
   KAFKA_CONNECT_VERSION,
   renderDebeziumPostgresConfig,
   renderWorkerConfig,
-  toPropertiesText,
 } from './debezium-config';
 import { DebeziumPlugin } from './debezium-plugin';
 
@@ -124,28 +123,23 @@ export class OrdersCdc extends Construct {
 
     this.plugin = new DebeziumPlugin(this, 'Debezium', { config });
 
-    const workerProperties = renderWorkerConfig({
-      secretsProvider: {
-        className: SECRETS_MANAGER_CONFIG_PROVIDER_CLASS,
-        params: { region: Aws.REGION },
-      },
-      offsetStorageTopic: catalog.name('cdcConnectOffsets'),
-    });
-    const workerText = toPropertiesText(workerProperties);
-    // PropertiesFileContent is create-only: the name carries a hash of the content (tokens resolved
-    // to their stable CloudFormation form), so a change is a new worker configuration.
-    this.workerConfiguration = new kafkaconnect.CfnWorkerConfiguration(this, 'WorkerConfiguration', {
-      name: contentHashedName(`${name}-worker`, JSON.stringify(Stack.of(this).resolve(workerText))),
+    this.workerConfiguration = workerConfiguration(this, 'WorkerConfiguration', {
+      namePrefix: `${name}-worker`,
       description: 'JSON converters without schemas; Secrets Manager config provider; shared offsets topic',
-      propertiesFileContent: Fn.base64(workerText),
+      properties: renderWorkerConfig({
+        secretsProvider: {
+          className: SECRETS_MANAGER_CONFIG_PROVIDER_CLASS,
+          params: { region: Aws.REGION },
+        },
+        offsetStorageTopic: catalog.name('cdcConnectOffsets'),
+      }),
     });
 
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('kafkaconnect.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
-      }),
-      description: `${name}: MSK (IAM) for its topics and internal topics, the database secret`,
-    });
+    this.role = connectorExecutionRole(
+      this,
+      'Role',
+      `${name}: MSK (IAM) for its topics and internal topics, the database secret`,
+    );
     catalog.grantProduce('cdcOrders', this.role);
     catalog.grantProduce('cdcHeartbeat', this.role);
     // The shared offsets topic (offset.storage.topic): Kafka Connect reads it at start, writes the
@@ -193,23 +187,15 @@ export class OrdersCdc extends Construct {
         // Debezium PostgreSQL reads one replication slot with one task: one worker, no autoscaling.
         capacity: { provisionedCapacity: { mcuCount: 1, workerCount: 1 } },
         connectorConfiguration: this.connectorConfiguration,
-        kafkaCluster: {
-          apacheKafkaCluster: {
-            bootstrapServers: props.bootstrapBrokers,
-            vpc: { securityGroups: [props.securityGroup.securityGroupId], subnets },
-          },
-        },
-        kafkaClusterClientAuthentication: { authenticationType: 'IAM' },
-        kafkaClusterEncryptionInTransit: { encryptionType: 'TLS' },
-        plugins: [{ customPlugin: { customPluginArn: this.plugin.plugin.attrCustomPluginArn, revision: 1 } }],
-        serviceExecutionRoleArn: this.role.roleArn,
-        workerConfiguration: {
-          workerConfigurationArn: this.workerConfiguration.attrWorkerConfigurationArn,
-          revision: 1,
-        },
-        logDelivery: {
-          workerLogDelivery: { cloudWatchLogs: { enabled: true, logGroup: workerLogs.logGroupName } },
-        },
+        ...connectorWiring({
+          bootstrapBrokers: props.bootstrapBrokers,
+          securityGroup: props.securityGroup,
+          subnetIds: subnets,
+          plugin: this.plugin.plugin,
+          role: this.role,
+          workerConfiguration: this.workerConfiguration,
+          logGroup: workerLogs,
+        }),
       },
     });
     // The role's policy must exist before the workers start (they connect with it at once), and the

@@ -1,22 +1,21 @@
-import { Aws, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kafkaconnect from 'aws-cdk-lib/aws-kafkaconnect';
+import type * as kafkaconnect from 'aws-cdk-lib/aws-kafkaconnect';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ConnectorResource } from '../cdc/connector-resource';
 import {
-  contentHashedName,
   KAFKA_CONNECT_VERSION,
   renderWorkerConfig,
   SECRETS_MANAGER_CONFIG_PROVIDER_CLASS,
-  toPropertiesText,
 } from '../cdc/debezium-config';
 import { secretNameFromArn } from '../cdc/orders-cdc';
 import type { EnvironmentConfig } from '../config/platform-config';
 import { grantMskConnectInternals } from '../connect/msk-connect-plugin';
+import { connectorExecutionRole, connectorWiring, workerConfiguration } from '../connect/msk-connector-parts';
 import type { IKafkaCluster } from '../kafka/msk-cluster';
 import { grantSecretRead } from '../security/secret-access';
 import type { TopicCatalog } from '../topics/topic-catalog';
@@ -86,23 +85,19 @@ export class SnowflakeSink extends Construct {
 
     // A sink keeps no source offsets: its progress is its consumer group's (and the channels' offset
     // tokens in Snowflake), so the worker configuration names no offsets topic.
-    const workerText = toPropertiesText(
-      renderWorkerConfig({
+    this.workerConfiguration = workerConfiguration(this, 'WorkerConfiguration', {
+      namePrefix: `${name}-worker`,
+      description: 'JSON converters without schemas; Secrets Manager config provider',
+      properties: renderWorkerConfig({
         secretsProvider: { className: SECRETS_MANAGER_CONFIG_PROVIDER_CLASS, params: { region: Aws.REGION } },
       }),
-    );
-    this.workerConfiguration = new kafkaconnect.CfnWorkerConfiguration(this, 'WorkerConfiguration', {
-      name: contentHashedName(`${name}-worker`, JSON.stringify(Stack.of(this).resolve(workerText))),
-      description: 'JSON converters without schemas; Secrets Manager config provider',
-      propertiesFileContent: Fn.base64(workerText),
     });
 
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('kafkaconnect.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
-      }),
-      description: `${name}: MSK (IAM) for events.aggregates, its dead-letter topic and internal topics; the Snowflake key pair`,
-    });
+    this.role = connectorExecutionRole(
+      this,
+      'Role',
+      `${name}: MSK (IAM) for events.aggregates, its dead-letter topic and internal topics; the Snowflake key pair`,
+    );
     // The consumer group (`connect-<connector name>`) is one of MSK Connect's `connect-*` groups that
     // grantMskConnectInternals grants; a second grant on it would add nothing. The dead-letter grant
     // brings the cluster's Connect and idempotent writes.
@@ -152,23 +147,15 @@ export class SnowflakeSink extends Construct {
           },
         },
         connectorConfiguration: this.connectorConfiguration,
-        kafkaCluster: {
-          apacheKafkaCluster: {
-            bootstrapServers: props.bootstrapBrokers,
-            vpc: { securityGroups: [props.securityGroup.securityGroupId], subnets },
-          },
-        },
-        kafkaClusterClientAuthentication: { authenticationType: 'IAM' },
-        kafkaClusterEncryptionInTransit: { encryptionType: 'TLS' },
-        plugins: [{ customPlugin: { customPluginArn: this.plugin.plugin.attrCustomPluginArn, revision: 1 } }],
-        serviceExecutionRoleArn: this.role.roleArn,
-        workerConfiguration: {
-          workerConfigurationArn: this.workerConfiguration.attrWorkerConfigurationArn,
-          revision: 1,
-        },
-        logDelivery: {
-          workerLogDelivery: { cloudWatchLogs: { enabled: true, logGroup: this.logGroup.logGroupName } },
-        },
+        ...connectorWiring({
+          bootstrapBrokers: props.bootstrapBrokers,
+          securityGroup: props.securityGroup,
+          subnetIds: subnets,
+          plugin: this.plugin.plugin,
+          role: this.role,
+          workerConfiguration: this.workerConfiguration,
+          logGroup: this.logGroup,
+        }),
       },
     });
     // The role's policy must exist before the workers start: they connect with it at once.

@@ -7,25 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SESSION_COLUMNS, SESSION_PARTITION_KEYS } from '../../lib/telemetry/session-columns';
+import { splitTopLevel } from '../support/sql-text';
 
 const SQL = readFileSync(join(__dirname, '..', '..', 'flink-sql', 'sql', 'sessionize.sql'), 'utf8');
-
-/** Splits on commas outside parentheses and angle brackets. */
-function splitTopLevel(text: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let current = '';
-  for (const c of text) {
-    if (c === '(' || c === '<') depth++;
-    if (c === ')' || c === '>') depth--;
-    if (c === ',' && depth === 0) {
-      parts.push(current.trim());
-      current = '';
-    } else current += c;
-  }
-  if (current.trim() !== '') parts.push(current.trim());
-  return parts;
-}
 
 interface SinkTable {
   readonly name: string;
@@ -41,7 +25,7 @@ function createTables(sql: string): SinkTable[] {
     /CREATE TABLE\s+(\w+)\s*\(([\s\S]*?)\)\s*(?:PARTITIONED BY\s*\(([^)]*)\)\s*)?WITH\s*\(([\s\S]*?)\);/gi;
   return [...withoutComments.matchAll(re)].map((m) => ({
     name: m[1] ?? '',
-    columns: splitTopLevel(m[2] ?? '').map((def) => {
+    columns: splitTopLevel(m[2] ?? '', '()<>').map((def) => {
       const [, name = '', type = ''] = /^`?(\w+)`?\s+(.*)$/s.exec(def) ?? [];
       return { name, type: type.replace(/\s+/g, ' ').trim() };
     }),

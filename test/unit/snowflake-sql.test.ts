@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SNOWFLAKE_AGGREGATES_TABLE } from '../../lib/warehouse/snowflake-config';
+import { splitTopLevel } from '../support/sql-text';
 
 const SQL_PATH = join(__dirname, '..', '..', 'snowflake', 'V1__platform_warehouse.sql');
 const RAW = readFileSync(SQL_PATH, 'utf8');
@@ -25,23 +26,6 @@ function createStatement(kind: 'TABLE' | 'VIEW', name: string): string {
   const found = STATEMENTS.filter((s) => re.test(s));
   expect(found).toHaveLength(1);
   return found[0]!;
-}
-
-/** Splits on commas outside parentheses. */
-function splitTopLevel(text: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let current = '';
-  for (const c of text) {
-    if (c === '(') depth++;
-    if (c === ')') depth--;
-    if (c === ',' && depth === 0) {
-      parts.push(current.trim());
-      current = '';
-    } else current += c;
-  }
-  if (current.trim() !== '') parts.push(current.trim());
-  return parts;
 }
 
 /** The text inside the first parenthesis of `text` and its matching closing one. */
