@@ -9,11 +9,13 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from '../private/nag';
 import { Construct } from 'constructs';
 import { grantMskConnectInternals } from '../connect/msk-connect-plugin';
-import { connectorExecutionRole, connectorWiring, workerConfiguration } from '../connect/msk-connector-parts';
-import type { EnvironmentConfig } from '../config/platform-config';
-import type { IKafkaCluster } from '../kafka/msk-cluster';
+import {
+  connectorExecutionRole,
+  connectorWiring,
+  workerConfiguration,
+  type MskConnectorProps,
+} from '../connect/msk-connector-parts';
 import { grantSecretRead } from '../security/secret-access';
-import type { TopicCatalog } from '../topics/topic-catalog';
 import { ConnectorResource } from './connector-resource';
 import { SourceDatabaseSetup } from './database-setup';
 import {
@@ -24,15 +26,8 @@ import {
 } from './debezium-config';
 import { DebeziumPlugin } from './debezium-plugin';
 
-export interface OrdersCdcProps {
-  readonly config: EnvironmentConfig;
-  readonly catalog: TopicCatalog;
-  readonly cluster: IKafkaCluster;
-  /** The IAM listener bootstrap string. */
-  readonly bootstrapBrokers: string;
-  readonly vpc: ec2.IVpc;
-  /** The MSK Connect workers' security group. */
-  readonly securityGroup: ec2.ISecurityGroup;
+/** The Debezium workers wear the network's `connect` group. */
+export interface OrdersCdcProps extends MskConnectorProps {
   /** Encrypts the source database and its secret when this construct creates them. */
   readonly key: kms.IKey;
 }

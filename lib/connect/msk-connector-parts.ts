@@ -6,6 +6,21 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { contentHashedName, toPropertiesText } from '../cdc/debezium-config';
 import type { ConnectorSpecification } from '../cdc/connector-resource';
+import type { EnvironmentConfig } from '../config/platform-config';
+import type { IKafkaCluster } from '../kafka/msk-cluster';
+import type { TopicCatalog } from '../topics/topic-catalog';
+
+/** What every platform connector construct is built from. */
+export interface MskConnectorProps {
+  readonly config: EnvironmentConfig;
+  readonly catalog: TopicCatalog;
+  readonly cluster: IKafkaCluster;
+  /** The IAM listener bootstrap string. */
+  readonly bootstrapBrokers: string;
+  readonly vpc: ec2.IVpc;
+  /** The connector workers' security group. */
+  readonly securityGroup: ec2.ISecurityGroup;
+}
 
 /**
  * A worker configuration of these properties. `PropertiesFileContent` is create-only, so the name

@@ -13,25 +13,19 @@ import {
   SECRETS_MANAGER_CONFIG_PROVIDER_CLASS,
 } from '../cdc/debezium-config';
 import { secretNameFromArn } from '../cdc/orders-cdc';
-import type { EnvironmentConfig } from '../config/platform-config';
 import { grantMskConnectInternals } from '../connect/msk-connect-plugin';
-import { connectorExecutionRole, connectorWiring, workerConfiguration } from '../connect/msk-connector-parts';
-import type { IKafkaCluster } from '../kafka/msk-cluster';
+import {
+  connectorExecutionRole,
+  connectorWiring,
+  workerConfiguration,
+  type MskConnectorProps,
+} from '../connect/msk-connector-parts';
 import { grantSecretRead } from '../security/secret-access';
-import type { TopicCatalog } from '../topics/topic-catalog';
 import { renderSnowflakeSinkConfig, snowflakeSinkOptions, SNOWFLAKE_CONNECTOR } from './snowflake-config';
 import { SnowflakePlugin } from './snowflake-plugin';
 
-export interface SnowflakeSinkProps {
-  readonly config: EnvironmentConfig;
-  readonly catalog: TopicCatalog;
-  readonly cluster: IKafkaCluster;
-  /** The IAM listener bootstrap string. */
-  readonly bootstrapBrokers: string;
-  readonly vpc: ec2.IVpc;
-  /** The connector workers' own security group (the network's `warehouse` component). */
-  readonly securityGroup: ec2.ISecurityGroup;
-}
+/** The workers wear the network's `warehouse` group (the only one with HTTPS to the internet). */
+export type SnowflakeSinkProps = MskConnectorProps;
 
 /**
  * The warehouse leg: the Snowflake Kafka connector on MSK Connect, landing the catalog's

@@ -74,3 +74,27 @@ export const MSK_CONNECT_INTERNALS_STATEMENTS = [
     Resource: [groupArn('__amazon_msk_connect_*'), groupArn('connect-*')],
   },
 ];
+
+/** The CDK bootstrap's asset bucket, as a template names it (written out by hand). */
+export const ASSET_BUCKET_ARN = {
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':s3:::',
+      { 'Fn::Sub': 'cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}' },
+    ],
+  ],
+};
+
+/**
+ * A connector worker configuration up to the provider's region parameter, written out by hand: JSON
+ * converters without schemas, the platform's Secrets Manager config provider.
+ */
+export const WORKER_PROPERTIES_BEFORE_REGION =
+  'key.converter=org.apache.kafka.connect.json.JsonConverter\nkey.converter.schemas.enable=false\n' +
+  'value.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter.schemas.enable=false\n' +
+  'config.providers=secretsmanager\n' +
+  'config.providers.secretsmanager.class=platform.connect.config.SecretsManagerConfigProvider\n' +
+  'config.providers.secretsmanager.param.region=';

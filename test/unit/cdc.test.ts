@@ -23,6 +23,7 @@ import {
   stem,
   topicArn,
   type Resource,
+  WORKER_PROPERTIES_BEFORE_REGION,
 } from '../support/readable';
 
 const secretDecrypt = (key: unknown) => ({
@@ -270,11 +271,7 @@ describe.each(ENVIRONMENTS)('orders CDC in %s', (envName) => {
         'Fn::Join': [
           '',
           [
-            'key.converter=org.apache.kafka.connect.json.JsonConverter\nkey.converter.schemas.enable=false\n' +
-              'value.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter.schemas.enable=false\n' +
-              'config.providers=secretsmanager\n' +
-              'config.providers.secretsmanager.class=platform.connect.config.SecretsManagerConfigProvider\n' +
-              'config.providers.secretsmanager.param.region=',
+            WORKER_PROPERTIES_BEFORE_REGION,
             { Ref: 'AWS::Region' },
             '\noffset.storage.topic=cdc.connect-offsets\n',
           ],

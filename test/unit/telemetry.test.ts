@@ -6,6 +6,7 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { topicName } from '../../lib/topics/topic-specs';
 import { cdkJsonContext, synthEnvironment } from '../support/synth';
+import { ASSET_BUCKET_ARN } from '../support/readable';
 
 /** The stack's only resource of a type: its properties. */
 function only(t: Template, type: string): Record<string, unknown> {
@@ -244,17 +245,7 @@ describe.each([
         S3ContentLocation: {
           // The CDK bootstrap's asset bucket, and the jar under its source hash (`.jar` when bundled;
           // these tests skip bundling, and an unbundled asset is staged as its folder, `.zip`).
-          BucketARN: {
-            'Fn::Join': [
-              '',
-              [
-                'arn:',
-                { Ref: 'AWS::Partition' },
-                ':s3:::',
-                { 'Fn::Sub': 'cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}' },
-              ],
-            ],
-          },
+          BucketARN: ASSET_BUCKET_ARN,
           FileKey: expect.stringMatching(/^[0-9a-f]{64}\.(jar|zip)$/) as unknown,
         },
       },

@@ -15,12 +15,14 @@ import { join } from 'node:path';
 import { SNOWFLAKE_CONNECTOR, SNOWFLAKE_PLUGIN_PROJECT_DIR } from '../../lib/warehouse/snowflake-config';
 import { snowflakePluginSourceHash } from '../../lib/warehouse/snowflake-plugin';
 import {
+  ASSET_BUCKET_ARN,
   groupArn,
   joinedJson,
   MSK_CONNECT_INTERNALS_STATEMENTS,
   readable,
   topicArn,
   type Resource,
+  WORKER_PROPERTIES_BEFORE_REGION,
 } from '../support/readable';
 import { buildApp, configFor, ENVIRONMENTS, synthEnvironment } from '../support/synth';
 import { environmentTemplates, renderValue } from '../support/template-graph';
@@ -210,17 +212,7 @@ describe.each(ENVIRONMENTS)('the warehouse stack in %s', (envName) => {
       Name: `streaming-${envName}-snowflake-sink-2-5-0-${hash.slice(0, 8)}`,
       Location: {
         S3Location: {
-          BucketArn: {
-            'Fn::Join': [
-              '',
-              [
-                'arn:',
-                { Ref: 'AWS::Partition' },
-                ':s3:::',
-                { 'Fn::Sub': 'cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}' },
-              ],
-            ],
-          },
+          BucketArn: ASSET_BUCKET_ARN,
           // CDK's asset hash of the custom source hash and the bundling options: no file is read.
           FileKey: expect.stringMatching(/^[0-9a-f]{64}\.zip$/),
         },
@@ -239,18 +231,7 @@ describe.each(ENVIRONMENTS)('the warehouse stack in %s', (envName) => {
     );
     expect(readable(worker.Properties.PropertiesFileContent)).toEqual({
       'Fn::Base64': {
-        'Fn::Join': [
-          '',
-          [
-            'key.converter=org.apache.kafka.connect.json.JsonConverter\nkey.converter.schemas.enable=false\n' +
-              'value.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter.schemas.enable=false\n' +
-              'config.providers=secretsmanager\n' +
-              'config.providers.secretsmanager.class=platform.connect.config.SecretsManagerConfigProvider\n' +
-              'config.providers.secretsmanager.param.region=',
-            { Ref: 'AWS::Region' },
-            '\n',
-          ],
-        ],
+        'Fn::Join': ['', [WORKER_PROPERTIES_BEFORE_REGION, { Ref: 'AWS::Region' }, '\n']],
       },
     });
   });
