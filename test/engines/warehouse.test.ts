@@ -25,8 +25,9 @@
  * broker.
  */
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { SECRETS_MANAGER_CONFIG_PROVIDER_CLASS, renderWorkerConfig } from '../../lib/cdc/debezium-config';
 import {
@@ -88,9 +89,18 @@ function workerConfig(stub?: SecretsManagerStub): Record<string, string> {
   return Object.fromEntries(Object.entries(rendered).filter(([key]) => !key.startsWith('config.providers')));
 }
 
+/**
+ * The workers resolve names from this file only (Java's `jdk.net.hosts.file`): the account's host
+ * is not in it, so it fails to resolve at once and the same way on every machine, instead of
+ * depending on the machine's DNS (whose timeouts once kept the connector in start() past 120 s).
+ */
+const HOSTS_FILE = join(mkdtempSync(join(tmpdir(), 'warehouse-hosts-')), 'hosts');
+writeFileSync(HOSTS_FILE, '127.0.0.1 localhost\n');
+
 function startWorker(stub?: SecretsManagerStub): Promise<LocalConnect> {
   return LocalConnect.start({
     clusterId: CLUSTER_ID,
+    jvmOptions: [`-Djdk.net.hosts.file=${HOSTS_FILE}`],
     workerConfig: workerConfig(stub),
     pluginZip: SNOWFLAKE_PLUGIN_ZIP,
     env: stub && {
@@ -118,7 +128,7 @@ async function waitForConnectorState(name: string, state: string): Promise<Conne
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(
-    `connector ${name} not ${state} within ${CONNECTION_TIMEOUT_MS} ms: ${JSON.stringify(last)}`,
+    `connector ${name} not ${state} within ${CONNECTION_TIMEOUT_MS} ms: ${JSON.stringify(last)}\nworker log:\n${online!.tail(80)}`,
   );
 }
 
@@ -135,6 +145,7 @@ afterAll(async () => {
   await secrets?.stop();
   await deleteTopicsAndWait(admin, LocalConnect.internalTopics(CLUSTER_ID));
   await admin.disconnect();
+  rmSync(dirname(HOSTS_FILE), { recursive: true, force: true });
 });
 
 describe('on a worker without the config provider', () => {

@@ -103,6 +103,8 @@ export interface LocalConnectOptions {
    * credentials and region the Secrets Manager config provider's default chains read.
    */
   readonly env?: Readonly<Record<string, string>>;
+  /** Extra JVM options of the worker, e.g. `-Djdk.net.hosts.file=…`. */
+  readonly jvmOptions?: readonly string[];
 }
 
 /**
@@ -177,6 +179,7 @@ export class LocalConnect {
     });
     const jvm = spawnJvm(
       [
+        ...(options.jvmOptions ?? []),
         '-cp',
         classpath,
         `-Dlog4j.configuration=file:${log4j}`,
