@@ -1,10 +1,10 @@
 import { Aws, CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
 import { PlatformFunction } from '../lambda/platform-function';
 import { NagSuppressions } from '../private/nag';
+import { platformProvider } from '../lambda/platform-provider';
 
 /** The CreateConnector request of MSK Connect (camelCase, as its API takes it). */
 export interface ConnectorSpecification {
@@ -140,7 +140,7 @@ export class ConnectorResource extends Construct {
       true,
     );
 
-    const provider = new cr.Provider(this, 'Provider', {
+    const provider = platformProvider(this, 'Provider', props.config, {
       onEventHandler: this.onEvent.fn,
       isCompleteHandler: this.isComplete.fn,
       queryInterval: CONNECTOR_QUERY_INTERVAL,

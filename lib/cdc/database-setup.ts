@@ -3,13 +3,13 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
 import { PlatformFunction } from '../lambda/platform-function';
 import { acknowledgeProviderFramework, NagSuppressions } from '../private/nag';
 import { grantSecretRead } from '../security/secret-access';
 import { DEFAULT_REPLICATION_USER } from './source-database';
+import { platformProvider } from '../lambda/platform-provider';
 
 export interface SourceDatabaseSetupProps {
   readonly config: EnvironmentConfig;
@@ -71,7 +71,7 @@ export class SourceDatabaseSetup extends Construct {
     grantSecretRead(props.database.secret!, this.fn.role, props.key);
     grantSecretRead(this.replicationSecret, this.fn.role, props.key);
 
-    const provider = new cr.Provider(this, 'Provider', { onEventHandler: this.fn.fn });
+    const provider = platformProvider(this, 'Provider', config, { onEventHandler: this.fn.fn });
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::CdcSourceDatabaseSetup',

@@ -273,6 +273,12 @@ export class OrdersCdc extends Construct {
       removalPolicy: config.removeDataOnDestroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
     db.node.addDependency(dbLogs);
+    // The master login's secret outlives the stack with the database's final snapshot (a restored
+    // instance keeps that login), unless the environment destroys its data. `db.secret` is the
+    // attachment; the generated secret itself is the instance's child `Secret`.
+    (db.node.findChild('Secret') as secretsmanager.Secret).applyRemovalPolicy(
+      config.removeDataOnDestroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    );
     NagSuppressions.addResourceSuppressions(
       db,
       [

@@ -4,12 +4,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
 import { OPENSEARCH_ENGINE_VERSION } from '../config/versions';
 import { PlatformFunction } from '../lambda/platform-function';
 import { acknowledgeProviderFramework, NagSuppressions } from '../private/nag';
+import { platformProvider } from '../lambda/platform-provider';
 
 /** The aggregates' index prefix (lambda/shared/search/index-name.ts). */
 export const AGGREGATES_INDEX_PREFIX = 'events-aggregates';
@@ -181,7 +181,7 @@ export class SearchDomain extends Construct {
     }
     this.endpoint = `https://${this.domain.domainEndpoint}`;
 
-    const provider = new cr.Provider(this, 'Provider', { onEventHandler: this.setupFunction.fn });
+    const provider = platformProvider(this, 'Provider', config, { onEventHandler: this.setupFunction.fn });
     const setup = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::SearchSetup',

@@ -39,7 +39,8 @@ export class BootstrapBrokers extends Construct {
     };
     const logGroup = new logs.LogGroup(this, 'LookupLogs', {
       retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
+      // The environment's data rule, as for every log group: kept unless removeDataOnDestroy.
+      removalPolicy: config.removeDataOnDestroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
     // An own role with inline, resource-scoped permissions instead of the provider's default managed policy.
     const role = new iam.Role(this, 'LookupRole', {

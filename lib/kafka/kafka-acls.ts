@@ -1,13 +1,13 @@
 import { CustomResource, Duration } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { acknowledgeProviderFramework } from '../private/nag';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
 import { PlatformFunction } from '../lambda/platform-function';
 import type { KafkaAcl } from './acl-model';
 import type { IKafkaCluster } from './msk-cluster';
+import { platformProvider } from '../lambda/platform-provider';
 
 export interface KafkaAclsProps {
   readonly config: EnvironmentConfig;
@@ -49,7 +49,7 @@ export class KafkaAcls extends Construct {
       }),
     );
 
-    const provider = new cr.Provider(this, 'Provider', { onEventHandler: fn.fn });
+    const provider = platformProvider(this, 'Provider', props.config, { onEventHandler: fn.fn });
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::KafkaAcls',

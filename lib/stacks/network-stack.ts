@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
 import { azsWithoutLookup, PlatformNetwork } from '../network/platform-network';
@@ -16,6 +16,11 @@ export class NetworkStack extends Stack {
     super(scope, id, props);
     this.azCount = props.config.network.maxAzs;
     this.network = new PlatformNetwork(this, 'Network', { config: props.config });
+    if (props.config.removeDataOnDestroy) {
+      Annotations.of(this).addWarning(
+        `${props.config.envName}: removeDataOnDestroy is true, so the VPC flow logs and the prefix-list lookup's log group are destroyed with this stack.`,
+      );
+    }
   }
 
   /** `maxAzs` AZs picked with `Fn::GetAZs`, so no synth-time lookup is needed in any mode. */

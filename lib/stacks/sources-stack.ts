@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Stack, type StackProps } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -60,5 +60,10 @@ export class SourcesStack extends Stack {
       iamBootstrapBrokers: streaming.bootstrapBrokers.iam,
       adminSecurityGroup: network.securityGroup('admin'),
     });
+    if (config.removeDataOnDestroy) {
+      Annotations.of(this).addWarning(
+        `${config.envName}: removeDataOnDestroy is true, so the orders database (no final snapshot), its secrets and the log groups are destroyed with this stack (the MQTT bridge's buckets are kept in every environment).`,
+      );
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
 import type { PlatformNetwork } from '../network/platform-network';
@@ -29,5 +29,10 @@ export class WarehouseStack extends Stack {
       vpc: network.vpc,
       securityGroup: network.securityGroup('warehouse'),
     });
+    if (config.removeDataOnDestroy) {
+      Annotations.of(this).addWarning(
+        `${config.envName}: removeDataOnDestroy is true, so the connector's log groups are destroyed with this stack (the rows in Snowflake are not touched).`,
+      );
+    }
   }
 }

@@ -5,7 +5,6 @@ import * as kda from 'aws-cdk-lib/aws-kinesisanalyticsv2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
 import type { EnvironmentConfig } from '../config/platform-config';
@@ -20,6 +19,7 @@ import {
   SESSIONIZE_PROPERTY_GROUP,
   sessionizeProperties,
 } from './sessionize-properties';
+import { platformProvider } from '../lambda/platform-provider';
 
 /**
  * The Managed Flink runtime. The CDK alpha construct (`@aws-cdk/aws-kinesisanalytics-flink-alpha`)
@@ -311,7 +311,7 @@ export class SessionizeApplication extends Construct {
         resources: [this.applicationArn],
       }),
     );
-    const provider = new cr.Provider(this, 'StartProvider', {
+    const provider = platformProvider(this, 'StartProvider', config, {
       onEventHandler: this.startFunction.fn,
       isCompleteHandler: this.startCompleteFunction.fn,
       queryInterval: START_QUERY_INTERVAL,
