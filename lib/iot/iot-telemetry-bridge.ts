@@ -107,7 +107,14 @@ export class IotTelemetryBridge extends Construct {
     });
     // get_secret() decrypts through Secrets Manager with this role: read plus kms:Decrypt on the key.
     grantSecretRead(props.scramSecret, ruleRole);
-    this.bucket.grantPut(ruleRole, `${ruleName}/*`);
+    // The rule's S3 error action makes one PutObject per error document; grantPut would add an
+    // action wildcard (s3:Abort*) and object-lock and tagging actions it never uses.
+    ruleRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects(`${ruleName}/*`)],
+      }),
+    );
 
     // The VPC destination: IoT Core places ENIs in the private subnets with the bridge's group.
     const destinationRole = new iam.Role(this, 'DestinationRole', {

@@ -178,14 +178,7 @@ describe.each(ENVIRONMENTS)('MQTT bridge in %s', (envName) => {
         },
         {
           Effect: 'Allow',
-          Action: [
-            's3:Abort*',
-            's3:PutObject',
-            's3:PutObjectLegalHold',
-            's3:PutObjectRetention',
-            's3:PutObjectTagging',
-            's3:PutObjectVersionTagging',
-          ],
+          Action: 's3:PutObject',
           Resource: bucketObjects(`${ruleName}/*`),
         },
       ]),
