@@ -99,3 +99,153 @@ describe('the scan catches what it is for', () => {
     expect(problems(statement)).toEqual(expected);
   });
 });
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+
+/** Every object of a value (depth first), JSON text inside `Fn::Join` parsed with references as "<ref>". */
+function objectsIn(value: unknown): Record<string, unknown>[] {
+  if (Array.isArray(value)) return value.flatMap(objectsIn);
+  if (value === null || typeof value !== 'object') return [];
+  const v = value as Record<string, unknown>;
+  const join = v['Fn::Join'] as [string, unknown[]] | undefined;
+  if (join && join[1].some((p) => typeof p === 'string' && p.includes('"Statement"'))) {
+    const text = join[1].map((p) => (typeof p === 'string' ? p : '<ref>')).join(join[0]);
+    return objectsIn(JSON.parse(text));
+  }
+  return [v, ...Object.values(v).flatMap(objectsIn)];
+}
+
+describe.each(CASES)('internet exposure of %s', (_label, envName, overrides) => {
+  const templates = environmentTemplates(envName, overrides);
+  const all = [...templates].flatMap(([stack, t]) =>
+    Object.entries(t.Resources as Resources).map(([id, r]) => ({ stack, id, ...r, p: r.Properties ?? {} })),
+  );
+
+  test('no security group admits any address range (IPv4, IPv6 or prefix list), inline or as a rule', () => {
+    const ranges = all
+      .flatMap((r) => [
+        ...(r.Type === 'AWS::EC2::SecurityGroupIngress' ? [r.p] : []),
+        ...(r.Type === 'AWS::EC2::SecurityGroup'
+          ? asArray(r.p.SecurityGroupIngress as Record<string, unknown>[] | undefined)
+          : []),
+      ])
+      .filter((rule) => ['CidrIp', 'CidrIpv6', 'SourcePrefixListId'].some((k) => rule[k] !== undefined));
+    expect(ranges).toEqual([]);
+  });
+
+  test('the only way in from outside is the ingest API: POST /events with IAM (SigV4) authorization', () => {
+    const methods = all
+      .filter((r) => r.Type === 'AWS::ApiGateway::Method')
+      .map((r) => `${r.stack} ${String(r.p.HttpMethod)} ${String(r.p.AuthorizationType)}`);
+    expect(methods).toEqual([`streaming-${envName}-sources POST AWS_IAM`]);
+    expect(all.filter((r) => r.Type === 'AWS::Lambda::Url')).toEqual([]);
+    // Who may invoke a function from outside its own account's roles: API Gateway only.
+    expect(all.filter((r) => r.Type === 'AWS::Lambda::Permission').map((r) => r.p.Principal)).toEqual([
+      'apigateway.amazonaws.com',
+      'apigateway.amazonaws.com',
+    ]);
+  });
+
+  test('every bucket blocks public access entirely', () => {
+    const buckets = all.filter((r) => r.Type === 'AWS::S3::Bucket');
+    expect(buckets.length).toBeGreaterThan(0);
+    for (const b of buckets)
+      expect([b.id, b.p.PublicAccessBlockConfiguration]).toEqual([
+        b.id,
+        {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+      ]);
+  });
+
+  test('no resource policy allows everyone: each Allow names a service or an account principal', () => {
+    const open = all.flatMap((r) =>
+      objectsIn(r.p)
+        .filter((o) => o.Effect === 'Allow' && o.Principal !== undefined)
+        .filter((o) => {
+          const principal = o.Principal as string | Record<string, unknown>;
+          return (
+            principal === '*' ||
+            (typeof principal === 'object' && asArray(principal.AWS as string).includes('*'))
+          );
+        })
+        .map((o) => `${r.stack}/${r.id}: ${JSON.stringify(o)}`),
+    );
+    expect(open).toEqual([]);
+  });
+
+  test('the brokers and the search domain are private', () => {
+    const cluster = all.find((r) => r.Type === 'AWS::MSK::Cluster')!;
+    expect((cluster.p.BrokerNodeGroupInfo as { ConnectivityInfo: unknown }).ConnectivityInfo).toEqual({
+      PublicAccess: { Type: 'DISABLED' },
+    });
+    const domain = all.find((r) => r.Type === 'AWS::OpenSearchService::Domain')!;
+    expect(Object.keys(domain.p.VPCOptions as object).sort()).toEqual(['SecurityGroupIds', 'SubnetIds']);
+    const db = all.filter((r) => r.Type === 'AWS::RDS::DBInstance').map((r) => r.p.PubliclyAccessible);
+    expect(db).toEqual([false]);
+  });
+});
+
+describe('the resource-policy scan reads what it must', () => {
+  test('statements inline and inside Fn::Join JSON text', () => {
+    const open = { Effect: 'Allow', Principal: { AWS: '*' }, Action: 'sns:Publish' };
+    expect(objectsIn({ PolicyDocument: { Statement: [open] } })).toContainEqual(open);
+    const joined = {
+      'Fn::Join': [
+        '',
+        ['{"Statement":[{"Effect":"Allow","Principal":"*","Resource":"', { Ref: 'X' }, '"}]}'],
+      ],
+    };
+    expect(objectsIn({ PolicyDocument: joined })).toContainEqual({
+      Effect: 'Allow',
+      Principal: '*',
+      Resource: '<ref>',
+    });
+  });
+
+  test('prod: every principal any policy (trust, key, resource) allows is one of these, written by hand', () => {
+    const templates = environmentTemplates('prod', withSnowflake('prod'));
+    const principals = [...templates.values()].flatMap((t) =>
+      Object.values(t.Resources as Resources).flatMap((r) =>
+        objectsIn(r.Properties ?? {})
+          .filter((o) => o.Effect === 'Allow' && o.Principal !== undefined)
+          .map((o) => JSON.stringify(o.Principal)),
+      ),
+    );
+    const service = (name: string) => JSON.stringify({ Service: name });
+    expect([...new Set(principals)].sort()).toEqual(
+      [
+        // The search domain's access policy: the two roles that talk to it.
+        JSON.stringify({ AWS: { 'Fn::GetAtt': ['AggregateConsumerRole97081DB3', 'Arn'] } }),
+        JSON.stringify({ AWS: { 'Fn::GetAtt': ['SearchSetupRoleB73D1200', 'Arn'] } }),
+        // The platform key's policy delegates to the account's IAM.
+        JSON.stringify({
+          AWS: {
+            'Fn::Join': [
+              '',
+              ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root'],
+            ],
+          },
+        }),
+        // Role trust policies and service resource policies.
+        service('cloudwatch.amazonaws.com'),
+        service('es.amazonaws.com'),
+        service('firehose.amazonaws.com'),
+        service('iot.amazonaws.com'),
+        service('kafka.amazonaws.com'),
+        service('kafkaconnect.amazonaws.com'),
+        service('kinesisanalytics.amazonaws.com'),
+        service('lambda.amazonaws.com'),
+        service('logging.s3.amazonaws.com'),
+        service('states.amazonaws.com'),
+        service('vpc-flow-logs.amazonaws.com'),
+        JSON.stringify({
+          Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+        }),
+      ].sort(),
+    );
+  });
+});
