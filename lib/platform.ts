@@ -1,6 +1,7 @@
 import type { App } from 'aws-cdk-lib';
-import { Annotations, Tags } from 'aws-cdk-lib';
+import { Annotations, Aspects, Tags } from 'aws-cdk-lib';
 import type { EnvironmentConfig } from './config/platform-config';
+import { EncryptLogGroups } from './security/encrypt-log-groups';
 import { EventsStack } from './stacks/events-stack';
 import { NetworkStack } from './stacks/network-stack';
 import { SourcesStack } from './stacks/sources-stack';
@@ -74,6 +75,9 @@ export function buildEnvironment(app: App, config: EnvironmentConfig): PlatformS
       'platform:warehouse-not-configured',
       `environments.${config.envName}.warehouse.snowflake is not configured: the Snowflake sink connector is not created and events.aggregates reaches OpenSearch only (docs/warehouse.md says how to connect an account)`,
     );
+  // Every log group from the streaming stack on is encrypted with the platform key.
+  for (const stack of [streaming, sources, events, telemetry, ...(warehouse ? [warehouse] : [])])
+    Aspects.of(stack).add(new EncryptLogGroups(streaming.key.key.keyArn));
   for (const stack of [network, streaming, sources, events, telemetry, ...(warehouse ? [warehouse] : [])]) {
     Tags.of(stack).add('platform', config.platformName);
     Tags.of(stack).add('environment', config.envName);

@@ -7,7 +7,7 @@
  * not identity policies, so they are not read here.
  */
 import { ENVIRONMENTS } from '../support/synth';
-import { environmentTemplates } from '../support/template-graph';
+import { environmentTemplates, renderValue } from '../support/template-graph';
 import { withSnowflake } from '../support/warehouse';
 
 const DATA_SERVICES = ['kafka-cluster', 'kafka', 's3', 'dynamodb', 'es', 'kms', 'secretsmanager'];
@@ -247,5 +247,74 @@ describe('the resource-policy scan reads what it must', () => {
         }),
       ].sort(),
     );
+  });
+});
+
+/**
+ * Encryption at rest with the platform's customer-managed key (yearly rotation), read per data-store
+ * type from every template. The exceptions are listed by hand with their reason; a new store, or a
+ * new unencrypted one, fails here.
+ */
+const PLATFORM_KEY = /^\{streaming\/PlatformKey\/Key(\.Arn)?\}$/;
+/** Where each type names its key (undefined: no customer-managed key). */
+const KEY_OF: Record<string, (p: Record<string, any>) => unknown> = {
+  'AWS::MSK::Cluster': (p) => p.EncryptionInfo?.EncryptionAtRest?.DataVolumeKMSKeyId,
+  'AWS::DynamoDB::Table': (p) =>
+    p.SSESpecification?.SSEEnabled ? p.SSESpecification.KMSMasterKeyId : undefined,
+  'AWS::OpenSearchService::Domain': (p) =>
+    p.EncryptionAtRestOptions?.Enabled ? p.EncryptionAtRestOptions.KmsKeyId : undefined,
+  'AWS::RDS::DBInstance': (p) => (p.StorageEncrypted ? p.KmsKeyId : undefined),
+  'AWS::SecretsManager::Secret': (p) => p.KmsKeyId,
+  'AWS::SNS::Topic': (p) => p.KmsMasterKeyId,
+  'AWS::Logs::LogGroup': (p) => p.KmsKeyId,
+  'AWS::S3::Bucket': (p) => {
+    const rule = p.BucketEncryption?.ServerSideEncryptionConfiguration?.[0]?.ServerSideEncryptionByDefault;
+    return rule?.SSEAlgorithm === 'aws:kms' ? rule.KMSMasterKeyID : undefined;
+  },
+  'AWS::KinesisFirehose::DeliveryStream': (p) =>
+    p.DeliveryStreamEncryptionConfigurationInput?.KeyType === 'CUSTOMER_MANAGED_CMK'
+      ? p.DeliveryStreamEncryptionConfigurationInput.KeyARN
+      : undefined,
+};
+/** The stores without the platform key, by construct path, and why. */
+const WITHOUT_PLATFORM_KEY: Record<string, string> = {
+  // The network stack is deployed before the stack that owns the key.
+  'network/Network/FlowLogs': 'flow logs (network stack, before the key exists)',
+  'network/Network/GatewayPrefixLists/LookupLogs': 'prefix-list lookup logs (network stack)',
+  // Known gaps, to close: the server access log buckets (SSE-S3; SSE-KMS with the platform key
+  // works once its key policy lets logging.s3.amazonaws.com use it), the MQTT bridge's error
+  // documents and raw capture (SSE-S3) and the capture stream's buffer (AWS-owned key); the IoT
+  // rule and Firehose roles then need the key.
+  'sources/IotBridge/AccessLogs': 'GAP: server access log bucket, SSE-S3',
+  'telemetry/Lake/AccessLogs': 'GAP: server access log bucket, SSE-S3',
+  'sources/IotBridge/Bucket': 'GAP: bridge error documents and raw capture, SSE-S3',
+  'sources/IotBridge/RawCapture': 'GAP: raw capture stream, AWS-owned key',
+};
+
+describe.each(CASES)('encryption at rest in %s', (_label, envName, overrides) => {
+  const templates = environmentTemplates(envName, overrides);
+  const stores = [...templates].flatMap(([stack, t]) =>
+    Object.entries(t.Resources as Resources)
+      .filter(([, r]) => r.Type in KEY_OF)
+      .map(([id, r]) => ({
+        path: renderValue(templates, stack, { Ref: id }).replace(/^\{|\}$/g, ''),
+        key: KEY_OF[r.Type]!(r.Properties ?? {}),
+        stack,
+      })),
+  );
+
+  test('every data store uses the platform key, except the stores listed by hand', () => {
+    const without = stores
+      .filter((s) => s.key === undefined || !PLATFORM_KEY.test(renderValue(templates, s.stack, s.key)))
+      .map((s) => s.path)
+      .sort();
+    expect(without).toEqual(Object.keys(WITHOUT_PLATFORM_KEY).sort());
+  });
+
+  test('the platform key rotates yearly', () => {
+    const keys = [...templates.values()].flatMap((t) =>
+      Object.values(t.Resources as Resources).filter((r) => r.Type === 'AWS::KMS::Key'),
+    );
+    expect(keys.map((k) => k.Properties?.EnableKeyRotation)).toEqual([true]);
   });
 });
