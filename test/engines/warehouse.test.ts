@@ -74,8 +74,9 @@ function sinkConfig(secretReference = TEST_SNOWFLAKE_SECRET_NAME, nameSuffix = '
 }
 
 /**
- * The worker configuration MSK Connect's carries, with the provider pointed at the stub, or without
- * the provider at all. A sink keeps no source offsets: the offsets topic is the cluster's own.
+ * The worker configuration MSK Connect's carries (the same rendering: no offsets topic, a sink keeps
+ * no source offsets, so the local worker uses its cluster's own), with the provider pointed at the
+ * stub, or without the provider at all.
  */
 function workerConfig(stub?: SecretsManagerStub): Record<string, string> {
   const rendered = renderWorkerConfig({
@@ -83,7 +84,6 @@ function workerConfig(stub?: SecretsManagerStub): Record<string, string> {
       className: SECRETS_MANAGER_CONFIG_PROVIDER_CLASS,
       params: stub ? { endpoint: stub.url } : {},
     },
-    offsetStorageTopic: LocalConnect.internalTopics(CLUSTER_ID)[1]!,
   });
   if (stub) return rendered;
   return Object.fromEntries(Object.entries(rendered).filter(([key]) => !key.startsWith('config.providers')));

@@ -27,11 +27,26 @@ export function withSnowflake(
   account: Record<string, unknown> = TEST_SNOWFLAKE_ACCOUNT,
   warehouse: Record<string, unknown> = {},
 ): Record<string, unknown> {
+  return withAccounts([envName], account, warehouse);
+}
+
+/** Context overrides that give every environment the test account (for `env: 'all'` synths). */
+export function withSnowflakeEverywhere(): Record<string, unknown> {
+  return withAccounts(Object.keys(cdkJsonContext().environments as object), TEST_SNOWFLAKE_ACCOUNT, {});
+}
+
+function withAccounts(
+  envNames: readonly string[],
+  account: Record<string, unknown>,
+  warehouse: Record<string, unknown>,
+): Record<string, unknown> {
   const environments = structuredClone(cdkJsonContext().environments) as Record<
     string,
     { warehouse: Record<string, unknown> }
   >;
-  const env = environments[envName]!;
-  env.warehouse = { ...env.warehouse, ...warehouse, snowflake: account };
+  for (const envName of envNames) {
+    const env = environments[envName]!;
+    env.warehouse = { ...env.warehouse, ...warehouse, snowflake: account };
+  }
   return { environments };
 }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { loadEnvironments } from '../../lib/config/platform-config';
 import { buildEnvironment } from '../../lib/platform';
 import { cdkJsonContext } from '../support/synth';
+import { withSnowflakeEverywhere } from '../support/warehouse';
 
 const ROOT = join(__dirname, '..', '..');
 const CONFIG = join(ROOT, '.cfnlintrc.yaml');
@@ -51,6 +52,8 @@ const describeFinding = (f: LintFinding) =>
 describe('cfn-lint over every template of every environment', () => {
   let outdir: string;
   let templates: string[];
+  /** The warehouse stacks, from a second synth in which every environment has the test account. */
+  let warehouseTemplates: string[];
 
   beforeAll(() => {
     outdir = mkdtempSync(join(tmpdir(), 'cfn-lint-'));
@@ -64,6 +67,24 @@ describe('cfn-lint over every template of every environment', () => {
     templates = readdirSync(outdir)
       .filter((f) => f.endsWith('.template.json'))
       .map((f) => join(outdir, f));
+
+    const warehouseOut = join(outdir, 'with-snowflake');
+    const withAccount = new App({
+      outdir: warehouseOut,
+      context: {
+        ...cdkJsonContext(),
+        env: 'all',
+        'aws:cdk:bundling-stacks': [],
+        ...withSnowflakeEverywhere(),
+      },
+      builtinCloudFormationValidation: false,
+    });
+    for (const config of loadEnvironments(withAccount.node.getAllContext()))
+      buildEnvironment(withAccount, config);
+    withAccount.synth();
+    warehouseTemplates = readdirSync(warehouseOut)
+      .filter((f) => f.endsWith('-warehouse.template.json'))
+      .map((f) => join(warehouseOut, f));
   });
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -80,8 +101,14 @@ describe('cfn-lint over every template of every environment', () => {
     );
   });
 
+  test('and, with a Snowflake account, the three warehouse templates', () => {
+    expect(warehouseTemplates.map((t) => t.split('/').pop()).sort()).toEqual(
+      ['dev', 'prod', 'staging'].map((e) => `streaming-${e}-warehouse.template.json`),
+    );
+  });
+
   lintTest('reports no error and no unlisted warning', () => {
-    expect(lint(templates).map(describeFinding)).toEqual([]);
+    expect(lint([...templates, ...warehouseTemplates]).map(describeFinding)).toEqual([]);
   });
 
   lintTest('the gate catches what it is for: a cross-stack reference inside Fn::Split (E1022)', () => {

@@ -5,6 +5,7 @@
  */
 import type { CfnSecurityGroup } from 'aws-cdk-lib/aws-ec2';
 import { buildApp, ENVIRONMENTS } from '../support/synth';
+import { withSnowflake } from '../support/warehouse';
 import {
   environmentTemplates,
   referencedResource,
@@ -40,8 +41,13 @@ const DYNAMODB_PREFIX_LIST = `${LOOKUP('dynamodb').slice(0, -1)}.PrefixLists.0.P
 const S3_PREFIX_LIST = `${LOOKUP('s3').slice(0, -1)}.PrefixLists.0.PrefixListId}`;
 const LOOKUP_ROLE = '{network/Network/GatewayPrefixLists/LookupRole}';
 
-/** The whole egress of the components that use a gateway endpoint (DynamoDB state tables, the S3 lake). */
-const EXPECTED_EGRESS: Record<string, { to: string; port: string; description: string }[]> = {
+/**
+ * The whole egress of the components that use a gateway endpoint (DynamoDB state tables, the S3
+ * lake) or the internet (the warehouse workers, only with a Snowflake account).
+ */
+const EXPECTED_EGRESS = (
+  snowflake: boolean,
+): Record<string, { to: string; port: string; description: string }[]> => ({
   enrich: [
     { to: BROKERS, port: 'tcp 9098', description: 'to brokers (iam)' },
     { to: ENDPOINTS, port: 'tcp 443', description: 'to interface endpoints' },
@@ -64,11 +70,26 @@ const EXPECTED_EGRESS: Record<string, { to: string; port: string; description: s
     { to: BROKERS, port: 'tcp 9098', description: 'to brokers (iam)' },
     { to: S3_PREFIX_LIST, port: 'tcp 443', description: 'to S3 (gateway endpoint)' },
   ],
-};
+  /** The Snowflake sink's workers: HTTPS to Snowflake through NAT, added by the warehouse stack. */
+  warehouse: [
+    { to: BROKERS, port: 'tcp 9098', description: 'to brokers (iam)' },
+    { to: ENDPOINTS, port: 'tcp 443', description: 'to interface endpoints' },
+    ...(snowflake
+      ? [{ to: '0.0.0.0/0', port: 'tcp 443', description: 'to Snowflake (HTTPS through NAT)' }]
+      : []),
+  ],
+});
 
-describe.each(ENVIRONMENTS)('broker exposure in %s', (envName) => {
-  const { stacks } = buildApp(envName);
-  const templates = environmentTemplates(envName);
+/** Every environment as committed, and prod with the warehouse stack (a test Snowflake account). */
+const CASES: [string, string, Record<string, unknown>, boolean][] = [
+  ...ENVIRONMENTS.map((e): [string, string, Record<string, unknown>, boolean] => [e, e, {}, false]),
+  ['prod with a Snowflake account', 'prod', withSnowflake('prod'), true],
+];
+
+describe.each(CASES)('broker exposure in %s', (_label, envName, overrides, snowflake) => {
+  const { stacks } = buildApp(envName, overrides);
+  const templates = environmentTemplates(envName, overrides);
+  const expectedEgress = EXPECTED_EGRESS(snowflake);
   const net = stacks.network.network;
   const networkStack = stacks.network.stackName;
   const logicalId = (sg: { node: { defaultChild?: unknown } }) =>
@@ -220,11 +241,11 @@ describe.each(ENVIRONMENTS)('broker exposure in %s', (envName) => {
     );
   });
 
-  test.each(Object.keys(EXPECTED_EGRESS))(
+  test.each(Object.keys(EXPECTED_EGRESS(false)))(
     'the %s group reaches exactly its listed peers (brokers, endpoints, gateway prefix lists)',
     (component) => {
       const group = { stack: networkStack, logicalId: logicalId(net.securityGroup(component as never)) };
-      expect(egressOf(group).sort(byTo)).toEqual([...EXPECTED_EGRESS[component]!].sort(byTo));
+      expect(egressOf(group).sort(byTo)).toEqual([...expectedEgress[component]!].sort(byTo));
     },
   );
 

@@ -1,17 +1,16 @@
 /**
  * The warehouse stack (the Snowflake sink connector on MSK Connect), read from the templates and
  * compared with expectations written here by hand: the connector's specification and configuration,
- * its plugin and worker configuration, its role, its network egress, no key material anywhere, and
+ * its plugin and worker configuration, its role, no key material anywhere, and
  * the synth checks of environments.<env>.warehouse. cdk.json configures no Snowflake account, so the
  * tests add the made-up one of test/support/warehouse.ts (nothing here reaches Snowflake or AWS).
+ * The workers' egress is in network-exposure.test.ts, cdk-nag in nag.test.ts, cfn-lint in
+ * cfn-lint.test.ts, each with the same test account.
  */
-import { Aspects } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { SNOWFLAKE_CONNECTOR, SNOWFLAKE_PLUGIN_PROJECT_DIR } from '../../lib/warehouse/snowflake-config';
 import { snowflakePluginSourceHash } from '../../lib/warehouse/snowflake-plugin';
@@ -25,7 +24,7 @@ import {
   WORKER_PROPERTIES_BEFORE_REGION,
 } from '../support/readable';
 import { buildApp, configFor, ENVIRONMENTS, synthEnvironment } from '../support/synth';
-import { environmentTemplates, renderValue } from '../support/template-graph';
+import { environmentTemplates } from '../support/template-graph';
 import { TEST_SNOWFLAKE_ACCOUNT, TEST_SNOWFLAKE_SECRET_ARN, withSnowflake } from '../support/warehouse';
 
 const ROOT = join(__dirname, '..', '..');
@@ -308,75 +307,6 @@ describe.each(ENVIRONMENTS)('the warehouse stack in %s', (envName) => {
   });
 });
 
-describe('the warehouse workers reach exactly the brokers, the endpoints and HTTPS to Snowflake', () => {
-  const templates = environmentTemplates('prod', withSnowflake('prod'));
-  const egress = [...templates].flatMap(([stack, t]) =>
-    Object.values(t.Resources)
-      .filter((r) => r.Type === 'AWS::EC2::SecurityGroupEgress')
-      .filter(
-        (r) =>
-          renderValue(templates, stack, r.Properties?.GroupId) === '{network/Network/warehouseSg.GroupId}',
-      )
-      .map((r) => ({
-        stack,
-        to: renderValue(templates, stack, r.Properties?.DestinationSecurityGroupId ?? r.Properties?.CidrIp),
-        port: `${String(r.Properties?.IpProtocol)} ${String(r.Properties?.FromPort)}-${String(r.Properties?.ToPort)}`,
-        description: r.Properties?.Description,
-      })),
-  );
-
-  test('every egress rule of the warehouse group, in any stack', () => {
-    const network = [...templates.keys()].find((s) => s.endsWith('-network'))!;
-    const inline = (Object.values(templates.get(network)!.Resources).find(
-      (r) =>
-        r.Type === 'AWS::EC2::SecurityGroup' &&
-        r.Properties?.GroupDescription === 'streaming-prod-network/Network/warehouseSg',
-    )?.Properties?.SecurityGroupEgress ?? []) as Record<string, unknown>[];
-    const all = [
-      ...inline.map((r) => ({
-        stack: 'streaming-prod-network',
-        to: renderValue(templates, network, r.DestinationSecurityGroupId ?? r.CidrIp),
-        port: `${String(r.IpProtocol)} ${String(r.FromPort)}-${String(r.ToPort)}`,
-        description: r.Description,
-      })),
-      ...egress,
-    ];
-    expect(all.sort((a, b) => `${a.stack}${a.to}`.localeCompare(`${b.stack}${b.to}`))).toEqual([
-      {
-        stack: 'streaming-prod-network',
-        to: '{network/Network/BrokerSg.GroupId}',
-        port: 'tcp 9098-9098',
-        description: 'to brokers (iam)',
-      },
-      {
-        stack: 'streaming-prod-network',
-        to: '{network/Network/EndpointSg.GroupId}',
-        port: 'tcp 443-443',
-        description: 'to interface endpoints',
-      },
-      {
-        stack: 'streaming-prod-warehouse',
-        to: '0.0.0.0/0',
-        port: 'tcp 443-443',
-        description: 'to Snowflake (HTTPS through NAT)',
-      },
-    ]);
-  });
-
-  test('without an account, the group has no internet egress', () => {
-    const plain = environmentTemplates('prod');
-    const cidrs = [...plain].flatMap(([stack, t]) =>
-      Object.values(t.Resources)
-        .filter((r) => r.Type === 'AWS::EC2::SecurityGroupEgress')
-        .filter(
-          (r) => renderValue(plain, stack, r.Properties?.GroupId) === '{network/Network/warehouseSg.GroupId}',
-        )
-        .filter((r) => r.Properties?.CidrIp !== undefined),
-    );
-    expect(cidrs).toEqual([]);
-  });
-});
-
 describe('a secret encrypted with a customer-managed key', () => {
   test('the role may decrypt with that key, through Secrets Manager only', () => {
     const synth = synthEnvironment(
@@ -526,45 +456,5 @@ describe('plugin pinning', () => {
     ])
       expected.update(relative(SNOWFLAKE_PLUGIN_PROJECT_DIR, file)).update('\0').update(readFileSync(file));
     expect(snowflakePluginSourceHash()).toBe(expected.digest('hex'));
-  });
-});
-
-describe('cdk-nag AwsSolutions and cfn-lint over the warehouse stack of every environment', () => {
-  test.each(ENVIRONMENTS)('%s: no unacknowledged cdk-nag finding', (envName) => {
-    const { app, stacks } = buildApp(envName, withSnowflake(envName));
-    Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
-    app.synth();
-    const annotations = Annotations.fromStack(stacks.warehouse!);
-    const findings = [
-      ...annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
-      ...annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
-    ].map((f) => `${f.id}: ${JSON.stringify(f.entry.data).split(':')[0]}`);
-    expect(findings).toEqual([]);
-  });
-
-  const lint = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' }).status === 0;
-  if (!lint && process.env.CI) throw new Error('cfn-lint is not installed: CI requires it');
-  (lint ? test : test.skip)('cfn-lint: no finding in any warehouse template', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'warehouse-lint-'));
-    try {
-      const files = ENVIRONMENTS.map((envName) => {
-        const templates = environmentTemplates(envName, withSnowflake(envName));
-        const file = join(dir, `streaming-${envName}-warehouse.template.json`);
-        writeFileSync(file, JSON.stringify(templates.get(`streaming-${envName}-warehouse`)));
-        return file;
-      });
-      const run = spawnSync(
-        'cfn-lint',
-        ['--config-file', join(ROOT, '.cfnlintrc.yaml'), '--format', 'json', '--', ...files],
-        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-      );
-      expect(run.stdout.trim()).not.toBe('');
-      const findings = (
-        JSON.parse(run.stdout) as { Rule: { Id: string }; Message: string; Filename: string }[]
-      ).map((f) => `${f.Filename.split('/').pop()}: ${f.Rule.Id} ${f.Message}`);
-      expect(findings).toEqual([]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
