@@ -96,7 +96,9 @@ export interface PrincipalStatement {
   readonly condition?: unknown;
 }
 
-const asArray = (x: unknown): unknown[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
+/** A CloudFormation value that may be one item or a list, as a list. */
+export const asArray = <T>(x: T | T[] | undefined): T[] =>
+  x === undefined ? [] : Array.isArray(x) ? x : [x];
 
 /** Every statement of every `AWS::IAM::Policy` and inline role policy, per role it applies to. */
 export function roleStatements(templates: ReadonlyMap<string, CfnTemplate>): PrincipalStatement[] {

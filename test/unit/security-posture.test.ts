@@ -7,7 +7,7 @@
  * not identity policies, so they are not read here.
  */
 import { ENVIRONMENTS } from '../support/synth';
-import { environmentTemplates, renderValue } from '../support/template-graph';
+import { asArray, environmentTemplates, renderValue } from '../support/template-graph';
 import { withSnowflake } from '../support/warehouse';
 
 const DATA_SERVICES = ['kafka-cluster', 'kafka', 's3', 'dynamodb', 'es', 'kms', 'secretsmanager'];
@@ -19,8 +19,6 @@ interface Statement {
   Resource?: unknown;
   NotResource?: unknown;
 }
-
-const asArray = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
 
 /** The identity-policy documents of a template, each with where it sits. */
 function identityDocuments(
