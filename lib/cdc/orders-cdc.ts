@@ -171,7 +171,6 @@ export class OrdersCdc extends Construct {
       heartbeatIntervalMs: config.cdc.heartbeatIntervalMs,
       sslMode: 'require',
     });
-    const subnets = props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds;
     this.connector = new ConnectorResource(this, 'Connector', {
       config,
       executionRole: this.role,
@@ -183,9 +182,7 @@ export class OrdersCdc extends Construct {
         capacity: { provisionedCapacity: { mcuCount: 1, workerCount: 1 } },
         connectorConfiguration: this.connectorConfiguration,
         ...connectorWiring({
-          bootstrapBrokers: props.bootstrapBrokers,
-          securityGroup: props.securityGroup,
-          subnetIds: subnets,
+          network: props,
           plugin: this.plugin.plugin,
           role: this.role,
           workerConfiguration: this.workerConfiguration,

@@ -1,5 +1,5 @@
 import { Aws, Fn, Stack } from 'aws-cdk-lib';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kafkaconnect from 'aws-cdk-lib/aws-kafkaconnect';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -51,10 +51,8 @@ export function connectorExecutionRole(scope: Construct, id: string, description
 }
 
 export interface ConnectorWiring {
-  /** The IAM listener bootstrap string. */
-  readonly bootstrapBrokers: string;
-  readonly securityGroup: ec2.ISecurityGroup;
-  readonly subnetIds: readonly string[];
+  /** The brokers, the VPC and the workers' security group. */
+  readonly network: Pick<MskConnectorProps, 'bootstrapBrokers' | 'vpc' | 'securityGroup'>;
   readonly plugin: kafkaconnect.CfnCustomPlugin;
   readonly role: iam.IRole;
   readonly workerConfiguration: kafkaconnect.CfnWorkerConfiguration;
@@ -75,8 +73,11 @@ export function connectorWiring(
   return {
     kafkaCluster: {
       apacheKafkaCluster: {
-        bootstrapServers: w.bootstrapBrokers,
-        vpc: { securityGroups: [w.securityGroup.securityGroupId], subnets: w.subnetIds },
+        bootstrapServers: w.network.bootstrapBrokers,
+        vpc: {
+          securityGroups: [w.network.securityGroup.securityGroupId],
+          subnets: w.network.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds,
+        },
       },
     },
     kafkaClusterClientAuthentication: { authenticationType: 'IAM' },

@@ -123,7 +123,6 @@ export class SnowflakeSink extends Construct {
     });
 
     const c = config.warehouse.connector;
-    const subnets = props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds;
     this.connector = new ConnectorResource(this, 'Connector', {
       config,
       executionRole: this.role,
@@ -142,9 +141,7 @@ export class SnowflakeSink extends Construct {
         },
         connectorConfiguration: this.connectorConfiguration,
         ...connectorWiring({
-          bootstrapBrokers: props.bootstrapBrokers,
-          securityGroup: props.securityGroup,
-          subnetIds: subnets,
+          network: props,
           plugin: this.plugin.plugin,
           role: this.role,
           workerConfiguration: this.workerConfiguration,
