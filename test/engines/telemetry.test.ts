@@ -110,6 +110,10 @@ async function freshTopics(rawPartitions: number): Promise<void> {
       topic,
       numPartitions: topic === RAW ? rawPartitions : 1,
       replicationFactor: 1,
+      // The fixture's records carry their readings' times (2026-11-25) as CreateTime: under the
+      // broker's 7-day default retention they expired, and the broker's retention check (every
+      // 5 minutes) deleted them before the job read them. Kept forever here.
+      configEntries: [{ name: 'retention.ms', value: '-1' }],
     })),
   });
   await waitForLeaders(admin, TOPICS);
