@@ -2,6 +2,7 @@ import type { RemovalPolicy } from 'aws-cdk-lib';
 import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
@@ -26,11 +27,19 @@ export class GatewayPrefixLists extends Construct {
   private readonly logGroup: logs.LogGroup;
   private readonly describePolicy: iam.Policy;
 
-  /** `logRemovalPolicy`: the lookup's log group follows the environment's data rule (RETAIN in prod). */
-  constructor(scope: Construct, id: string, props: { readonly logRemovalPolicy: RemovalPolicy }) {
+  /**
+   * `logRemovalPolicy`: the lookup's log group follows the environment's data rule (RETAIN in prod);
+   * `logEncryptionKey`: the key that encrypts it (the network's own key).
+   */
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { readonly logRemovalPolicy: RemovalPolicy; readonly logEncryptionKey: kms.IKey },
+  ) {
     super(scope, id);
     const logGroup = new logs.LogGroup(this, 'LookupLogs', {
       retention: logs.RetentionDays.ONE_MONTH,
+      encryptionKey: props.logEncryptionKey,
       removalPolicy: props.logRemovalPolicy,
     });
     // An own role instead of the provider's default managed policy.

@@ -1,8 +1,10 @@
-import { Fn, RemovalPolicy, Tags, type Stack } from 'aws-cdk-lib';
+import { Aspects, Fn, RemovalPolicy, Tags, type Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
+import { EncryptLogGroups } from '../security/encrypt-log-groups';
 import {
   COMPONENT_NAMES,
   COMPONENTS,
@@ -12,6 +14,7 @@ import {
   type ComponentName,
 } from './components';
 import { GATEWAY_SERVICES, GatewayPrefixLists } from './gateway-prefix-lists';
+import { NetworkKey } from './network-key';
 
 export interface PlatformNetworkProps {
   /** The environment's validated configuration. */
@@ -21,10 +24,13 @@ export interface PlatformNetworkProps {
 /**
  * The platform's VPC: public subnets only for NAT, private subnets for brokers and every compute
  * component, the VPC endpoints the platform needs, flow logs, and one security group per component
- * with least-privilege rules (clients reach the brokers on their listener port only).
+ * with least-privilege rules (clients reach the brokers on their listener port only). Its log groups
+ * are encrypted with the network's own key (the platform key does not exist yet when it deploys).
  */
 export class PlatformNetwork extends Construct {
   public readonly vpc: ec2.Vpc;
+  /** The network stack's customer-managed key: its log groups (lib/network/network-key.ts). */
+  public readonly key: kms.IKey;
   /** The brokers' security group. */
   public readonly brokerSecurityGroup: ec2.SecurityGroup;
   /** The interface endpoints' security group. */
@@ -43,8 +49,13 @@ export class PlatformNetwork extends Construct {
     const { config } = props;
     const retainOrDestroy = config.removeDataOnDestroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
+    this.key = new NetworkKey(this, 'Key', { config }).key;
+    // Every log group of the network, including any added later, with the network's key.
+    Aspects.of(this).add(new EncryptLogGroups(this.key.keyArn));
+
     const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
       retention: config.network.flowLogRetentionDays as logs.RetentionDays,
+      encryptionKey: this.key,
       removalPolicy: retainOrDestroy,
     });
 
@@ -83,6 +94,7 @@ export class PlatformNetwork extends Construct {
     // Gateway endpoints have no security group: a component reaches one through its prefix list.
     this.gatewayPrefixLists = new GatewayPrefixLists(this, 'GatewayPrefixLists', {
       logRemovalPolicy: retainOrDestroy,
+      logEncryptionKey: this.key,
     });
 
     const groups: Partial<Record<ComponentName, ec2.SecurityGroup>> = {};

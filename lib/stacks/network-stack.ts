@@ -18,7 +18,7 @@ export class NetworkStack extends Stack {
     this.network = new PlatformNetwork(this, 'Network', { config: props.config });
     if (props.config.removeDataOnDestroy) {
       Annotations.of(this).addWarning(
-        `${props.config.envName}: removeDataOnDestroy is true, so the VPC flow logs and the prefix-list lookup's log group are destroyed with this stack.`,
+        `${props.config.envName}: removeDataOnDestroy is true, so the VPC flow logs, the prefix-list lookup's log group and the network key that encrypts them are destroyed with this stack.`,
       );
     }
   }

@@ -22,8 +22,9 @@ describe('prod retains every stateful resource', () => {
     expect(new Set(policies)).toEqual(new Set(['Retain']));
   });
 
-  test('data-bearing log groups are retained (broker logs, flow logs)', () => {
+  test('data-bearing log groups are retained (broker logs, flow logs), and the network key that encrypts the network logs', () => {
     expect(new Set(deletionPolicies(network, 'AWS::Logs::LogGroup'))).toEqual(new Set(['Retain']));
+    expect(deletionPolicies(network, 'AWS::KMS::Key')).toEqual(['Retain']);
     const broker = Object.values(streaming.findResources('AWS::Logs::LogGroup')).find(
       (r) =>
         (r as { Properties: { LogGroupName?: string } }).Properties.LogGroupName ===
@@ -90,6 +91,18 @@ describe('dev may destroy its data, but never its topics silently', () => {
   test('the cluster and its key are destroyed with the dev stack, and that is announced', () => {
     expect(deletionPolicies(streaming, 'AWS::MSK::Cluster')).toEqual(['Delete']);
     expect(deletionPolicies(streaming, 'AWS::KMS::Key')).toEqual(['Delete']);
+  });
+
+  test('the network key is destroyed with the dev network stack, together with the log groups it encrypts, and that is announced', () => {
+    const { network, stacks } = synthEnvironment('dev');
+    expect(deletionPolicies(network, 'AWS::KMS::Key')).toEqual(['Delete']);
+    expect(new Set(deletionPolicies(network, 'AWS::Logs::LogGroup'))).toEqual(new Set(['Delete']));
+    expect(
+      Annotations.fromStack(stacks.network).findWarning(
+        '*',
+        Match.stringLikeRegexp('the network key that encrypts them'),
+      ),
+    ).toHaveLength(1);
   });
 });
 

@@ -67,6 +67,66 @@ describe.each(ENVIRONMENTS)('network in %s', (envName) => {
     });
   });
 
+  test("the network's log groups (flow logs, prefix-list lookup) are encrypted with the network's own key", () => {
+    const keys = Object.keys(synth.network.findResources('AWS::KMS::Key'));
+    expect(keys).toHaveLength(1);
+    const groups = Object.values(synth.network.findResources('AWS::Logs::LogGroup')) as {
+      Properties: { KmsKeyId?: unknown };
+    }[];
+    expect(groups.map((g) => g.Properties.KmsKeyId)).toEqual([
+      { 'Fn::GetAtt': [keys[0], 'Arn'] },
+      { 'Fn::GetAtt': [keys[0], 'Arn'] },
+    ]);
+  });
+
+  test('the network key rotates yearly, follows the data rule, and only the account and CloudWatch Logs (for its log groups) may use it', () => {
+    const key = Object.values(synth.network.findResources('AWS::KMS::Key'))[0] as {
+      Properties: Record<string, unknown>;
+      DeletionPolicy?: string;
+      UpdateReplacePolicy?: string;
+    };
+    const kept = config.removeDataOnDestroy ? 'Delete' : 'Retain';
+    expect([key.DeletionPolicy ?? 'Delete', key.UpdateReplacePolicy ?? 'Delete']).toEqual([kept, kept]);
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    const join = (...parts: unknown[]) => ({ 'Fn::Join': ['', parts] });
+    expect(key.Properties.KeyPolicy).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: {
+            AWS: join('arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root'),
+          },
+          Action: 'kms:*',
+          Resource: '*',
+        },
+        {
+          Sid: 'CloudWatchLogsInThisAccount',
+          Effect: 'Allow',
+          Principal: { Service: join('logs.', { Ref: 'AWS::Region' }, '.amazonaws.com') },
+          Action: ['kms:Decrypt*', 'kms:Describe*', 'kms:Encrypt*', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+          Resource: '*',
+          Condition: {
+            ArnLike: {
+              'kms:EncryptionContext:aws:logs:arn': join(
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':logs:',
+                { Ref: 'AWS::Region' },
+                ':',
+                { Ref: 'AWS::AccountId' },
+                ':log-group:*',
+              ),
+            },
+          },
+        },
+      ],
+    });
+    synth.network.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: `alias/streaming-${envName}-network`,
+    });
+  });
+
   test('brokers accept clients only on their SASL listener, from component security groups', () => {
     const brokerSg = synth.stacks.network.resolve(
       synth.stacks.network.network.brokerSecurityGroup.securityGroupId,
