@@ -5,6 +5,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as iot from 'aws-cdk-lib/aws-iot';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -28,6 +29,12 @@ export interface IotTelemetryBridgeProps {
   readonly scramBootstrapBrokers: string;
   /** The `AmazonMSK_` SCRAM secret of the bridge user. */
   readonly scramSecret: secretsmanager.ISecret;
+  /**
+   * The platform key: the bridge bucket's default encryption (SSE-KMS, S3 Bucket Key) and the raw
+   * capture stream's buffer. Referenced, not owned: the roles that write the bucket are granted
+   * its use in their own policies, through S3 only.
+   */
+  readonly key: kms.IKey;
   readonly vpc: ec2.IVpc;
   /** The bridge's security group (SCRAM listener egress only). */
   readonly securityGroup: ec2.ISecurityGroup;
@@ -49,6 +56,9 @@ export interface IotTelemetryBridgeProps {
  * in the bridge bucket); payloads the rules engine cannot parse raise no error action, so a
  * binary-safe capture rule keeps every message's bytes (Firehose to the same bucket) and the
  * ParseError metric is alarmed.
+ *
+ * At rest: the bridge bucket and the capture stream's buffer use the platform key; the server access
+ * log bucket stays SSE-S3, the only default encryption S3 server access logging supports.
  */
 export class IotTelemetryBridge extends Construct {
   public readonly rule: iot.CfnTopicRule;
@@ -63,10 +73,12 @@ export class IotTelemetryBridge extends Construct {
 
   constructor(scope: Construct, id: string, props: IotTelemetryBridgeProps) {
     super(scope, id);
-    const { config } = props;
+    const { config, key } = props;
     const ruleName = `${config.platformName}_${config.envName}_telemetry_raw`.replace(/[^A-Za-z0-9_]/g, '_');
     this.rendered = renderTopicRule(telemetryBridge({ topicFilter: config.iot.topicFilter, ruleName }));
 
+    // S3 server access logging supports SSE-S3 only as the target bucket's default encryption
+    // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html).
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -81,8 +93,12 @@ export class IotTelemetryBridge extends Construct {
         reason: 'This is the server access log bucket of the bridge bucket; logging it again would recurse.',
       },
     ]);
+    // SSE-KMS with an S3 Bucket Key: S3 asks KMS for a bucket-level key rather than one data key
+    // per object, and the encryption context of every object is the bucket's ARN.
     this.bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: key,
+      bucketKeyEnabled: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       versioned: true,
@@ -115,6 +131,9 @@ export class IotTelemetryBridge extends Construct {
         resources: [this.bucket.arnForObjects(`${ruleName}/*`)],
       }),
     );
+    // A PutObject into the SSE-KMS bucket needs a data key from the platform key: only through S3,
+    // only for this bucket (with a Bucket Key the encryption context is the bucket's ARN).
+    ruleRole.addToPolicy(this.keyViaS3(key, ['kms:GenerateDataKey']));
 
     // The VPC destination: IoT Core places ENIs in the private subnets with the bridge's group.
     const destinationRole = new iam.Role(this, 'DestinationRole', {
@@ -214,9 +233,15 @@ export class IotTelemetryBridge extends Construct {
         ],
       }),
     );
+    // Firehose writes into the SSE-KMS bucket with this role: a data key per upload, and Decrypt for
+    // the parts of a multipart upload; only through S3, only for this bucket.
+    captureDeliveryRole.addToPolicy(this.keyViaS3(key, ['kms:Decrypt', 'kms:GenerateDataKey']));
+    // The stream's buffer is encrypted with the platform key too. Firehose uses the key through a
+    // grant it creates itself when the stream is created (with the deployment's credentials, which
+    // the key policy's delegation to the account covers); no role of the stream needs the key for it.
     const captureStream = new firehose.CfnDeliveryStream(this, 'RawCapture', {
       deliveryStreamType: 'DirectPut',
-      deliveryStreamEncryptionConfigurationInput: { keyType: 'AWS_OWNED_CMK' },
+      deliveryStreamEncryptionConfigurationInput: { keyType: 'CUSTOMER_MANAGED_CMK', keyArn: key.keyArn },
       extendedS3DestinationConfiguration: {
         bucketArn: this.bucket.bucketArn,
         roleArn: captureDeliveryRole.roleArn,
@@ -348,5 +373,19 @@ export class IotTelemetryBridge extends Construct {
       ],
       true,
     );
+  }
+
+  /** Use of the platform key through S3 only, for objects of the bridge bucket only. */
+  private keyViaS3(key: kms.IKey, actions: string[]): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      actions,
+      resources: [key.keyArn],
+      conditions: {
+        StringEquals: {
+          'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com`,
+          'kms:EncryptionContext:aws:s3:arn': this.bucket.bucketArn,
+        },
+      },
+    });
   }
 }

@@ -53,6 +53,7 @@ export class SourcesStack extends Stack {
       config,
       scramBootstrapBrokers: streaming.bootstrapBrokers.scram,
       scramSecret,
+      key,
       vpc: network.vpc,
       securityGroup: network.securityGroup('iotBridge'),
       alarmTopic: streaming.alarms.alarmTopic,

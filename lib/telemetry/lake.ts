@@ -73,7 +73,8 @@ export class SessionLake extends Construct {
     const destroy = config.removeDataOnDestroy;
     const removalPolicy = destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
-    // S3 server access logs cannot be delivered to an SSE-KMS bucket: SSE-S3 here.
+    // S3 server access logging supports SSE-S3 only as the target bucket's default encryption
+    // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html).
     this.accessLogBucket = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,

@@ -15,6 +15,9 @@ const KEY_VIA_SECRETS_MANAGER =
   '{streaming/PlatformKey/Key.Arn} (if StringEquals kms:ViaService secretsmanager.${AWS::Region}.amazonaws.com)';
 const KEY_VIA_S3 =
   '{streaming/PlatformKey/Key.Arn} (if StringEquals kms:ViaService s3.${AWS::Region}.amazonaws.com)';
+/** The platform key through S3, for the MQTT bridge bucket only (with its S3 Bucket Key, the context is the bucket's ARN). */
+const KEY_VIA_S3_FOR_BRIDGE_BUCKET =
+  '{streaming/PlatformKey/Key.Arn} (if StringEquals kms:ViaService s3.${AWS::Region}.amazonaws.com, StringEquals kms:EncryptionContext:aws:s3:arn {sources/IotBridge/Bucket.Arn})';
 const KEY_VIA_DYNAMODB =
   '{streaming/PlatformKey/Key.Arn} (if StringEquals kms:ViaService dynamodb.${AWS::Region}.amazonaws.com)';
 const KEY_VIA_SNS =
@@ -98,6 +101,14 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     'secretsmanager:GetSecretValue': ['{streaming/Kafka/IotBridgeScram}'],
     'secretsmanager:DescribeSecret': ['{streaming/Kafka/IotBridgeScram}'],
     'kms:Decrypt': [KEY_VIA_SECRETS_MANAGER],
+    // The error action's PutObject into the SSE-KMS bridge bucket.
+    'kms:GenerateDataKey': [KEY_VIA_S3_FOR_BRIDGE_BUCKET],
+  },
+  // Firehose's deliveries into the SSE-KMS bridge bucket (multipart uploads need Decrypt too). The
+  // stream's own encryption needs no role permission: Firehose uses a grant of its own.
+  'sources/IotBridge/CaptureDeliveryRole': {
+    'kms:Decrypt': [KEY_VIA_S3_FOR_BRIDGE_BUCKET],
+    'kms:GenerateDataKey': [KEY_VIA_S3_FOR_BRIDGE_BUCKET],
   },
   'events/Enrich/Consumer/Role': {
     ...MSK_CONSUMER_COMMON,
@@ -283,7 +294,7 @@ describe.each(ENVIRONMENTS)('telemetry roles in %s', (envName) => {
     });
   });
 
-  test('only the job and the start functions touch the application, the lake or its key via S3', () => {
+  test("only the job and the start functions touch the application, the lake or its key via S3 (and the bridge bucket's writers, the key for that bucket only)", () => {
     const touching = Object.entries(permissions)
       .filter(([, actions]) =>
         Object.entries(actions).some(
@@ -295,6 +306,8 @@ describe.each(ENVIRONMENTS)('telemetry roles in %s', (envName) => {
       .map(([role]) => role)
       .sort();
     expect(touching).toEqual([
+      'sources/IotBridge/CaptureDeliveryRole',
+      'sources/IotBridge/RuleRole',
       'telemetry/Sessionize/ServiceRole',
       'telemetry/Sessionize/StartIsComplete/Role',
       'telemetry/Sessionize/StartOnEvent/Role',

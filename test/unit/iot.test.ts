@@ -83,6 +83,20 @@ describe.each(ENVIRONMENTS)('MQTT bridge in %s', (envName) => {
   });
   const bucketArn = () => getAtt(bridge().bucket, 'Arn');
   const bucketObjects = (prefix: string) => ({ 'Fn::Join': ['', [bucketArn(), `/${prefix}`]] });
+  const platformKeyArn = () =>
+    fromStreaming({ 'Fn::GetAtt': [streamingId(synth.stacks.streaming.key.key), 'Arn'] });
+  /** The platform key, used through S3 only and for the bridge bucket only (its Bucket Key's context). */
+  const keyViaS3ForBucket = (action: string | string[]) => ({
+    Effect: 'Allow',
+    Action: action,
+    Resource: platformKeyArn(),
+    Condition: {
+      StringEquals: {
+        'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+        'kms:EncryptionContext:aws:s3:arn': bucketArn(),
+      },
+    },
+  });
 
   /** Every policy document attached to a role (inline `AWS::IAM::Policy`), cross-stack references resolved, in a stable order. */
   function rolePolicies(roleId: string): Json[] {
@@ -154,7 +168,7 @@ describe.each(ENVIRONMENTS)('MQTT bridge in %s', (envName) => {
     expect(rendered.sql).toBe(rule(ruleName).Properties.TopicRulePayload.Sql);
   });
 
-  test('the rule role reads only the SCRAM secret (and decrypts it through Secrets Manager) and writes only its error prefix', () => {
+  test('the rule role reads only the SCRAM secret (and decrypts it through Secrets Manager) and writes only its error prefix (a data key through S3)', () => {
     const roleId = sourcesId(bridge().node.findChild('RuleRole'));
     expect(rolePolicy(roleId)).toEqual({
       Version: '2012-10-17',
@@ -181,6 +195,7 @@ describe.each(ENVIRONMENTS)('MQTT bridge in %s', (envName) => {
           Action: 's3:PutObject',
           Resource: bucketObjects(`${ruleName}/*`),
         },
+        keyViaS3ForBucket('kms:GenerateDataKey'),
       ]),
     });
   });
@@ -199,7 +214,7 @@ describe.each(ENVIRONMENTS)('MQTT bridge in %s', (envName) => {
     });
   });
 
-  test('the capture delivery role may only list the bridge bucket and write its raw-capture prefixes', () => {
+  test('the capture delivery role may only list the bridge bucket and write its raw-capture prefixes (the key through S3)', () => {
     const roleId = sourcesId(bridge().node.findChild('CaptureDeliveryRole'));
     expect(rolePolicy(roleId)).toEqual({
       Version: '2012-10-17',
@@ -214,8 +229,24 @@ describe.each(ENVIRONMENTS)('MQTT bridge in %s', (envName) => {
           Action: ['s3:AbortMultipartUpload', 's3:PutObject'],
           Resource: [bucketObjects('raw-capture-errors/*'), bucketObjects('raw-capture/*')],
         },
+        keyViaS3ForBucket(['kms:Decrypt', 'kms:GenerateDataKey']),
       ]),
     });
+  });
+
+  test("the capture stream's buffer is encrypted with the platform key; its objects take the bucket's default encryption", () => {
+    const streams = Object.values(synth.sources.findResources('AWS::KinesisFirehose::DeliveryStream')) as {
+      Properties: {
+        DeliveryStreamEncryptionConfigurationInput: Json;
+        ExtendedS3DestinationConfiguration: Record<string, Json>;
+      };
+    }[];
+    expect(streams).toHaveLength(1);
+    expect(resolved(streams[0]!.Properties.DeliveryStreamEncryptionConfigurationInput)).toEqual({
+      KeyType: 'CUSTOMER_MANAGED_CMK',
+      KeyARN: platformKeyArn(),
+    });
+    expect(streams[0]!.Properties.ExtendedS3DestinationConfiguration.EncryptionConfiguration).toBeUndefined();
   });
 
   test('the roles are assumed only by IoT (or Firehose) for this account', () => {
@@ -390,6 +421,26 @@ describe.each(ENVIRONMENTS)('MQTT bridge in %s', (envName) => {
           Resource: arn('topic/devices/${iot:Connection.Thing.ThingName}/telemetry'),
         },
       ],
+    });
+  });
+
+  test('the bridge bucket: SSE-KMS with the platform key and an S3 Bucket Key; its access log bucket: SSE-S3', () => {
+    const encryption = (construct: IConstruct) =>
+      resolved(
+        (synth.sources.toJSON().Resources[sourcesId(construct)] as { Properties: Record<string, Json> })
+          .Properties.BucketEncryption,
+      );
+    expect(encryption(bridge().bucket)).toEqual({
+      ServerSideEncryptionConfiguration: [
+        {
+          BucketKeyEnabled: true,
+          ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: platformKeyArn() },
+        },
+      ],
+    });
+    // The only default encryption S3 server access logging supports for its target bucket.
+    expect(encryption(bridge().node.findChild('AccessLogs'))).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
     });
   });
 

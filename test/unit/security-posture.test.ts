@@ -249,11 +249,16 @@ describe('the resource-policy scan reads what it must', () => {
 });
 
 /**
- * Encryption at rest with the platform's customer-managed key (yearly rotation), read per data-store
- * type from every template. The exceptions are listed by hand with their reason; a new store, or a
- * new unencrypted one, fails here.
+ * Encryption at rest with a customer-managed key that rotates yearly, read per data-store type from
+ * every template: the network stack's stores with the network's own key (it is deployed before the
+ * streaming stack that owns the platform key), every other store with the platform key. The
+ * exceptions are listed by hand with the documented reason; a new store, or a new unencrypted one,
+ * fails here.
  */
-const PLATFORM_KEY = /^\{streaming\/PlatformKey\/Key(\.Arn)?\}$/;
+const PLATFORM_KEY = '{streaming/PlatformKey/Key}';
+const NETWORK_KEY = '{network/Network/Key/Key}';
+/** The key each stack's stores must use. */
+const KEY_OF_STACK = (stack: string) => (stack.endsWith('-network') ? NETWORK_KEY : PLATFORM_KEY);
 /** Where each type names its key (undefined: no customer-managed key). */
 const KEY_OF: Record<string, (p: Record<string, any>) => unknown> = {
   'AWS::MSK::Cluster': (p) => p.EncryptionInfo?.EncryptionAtRest?.DataVolumeKMSKeyId,
@@ -274,45 +279,85 @@ const KEY_OF: Record<string, (p: Record<string, any>) => unknown> = {
       ? p.DeliveryStreamEncryptionConfigurationInput.KeyARN
       : undefined,
 };
-/** The stores without the platform key, by construct path, and why. */
-const WITHOUT_PLATFORM_KEY: Record<string, string> = {
-  // The network stack is deployed before the stack that owns the key.
-  'network/Network/FlowLogs': 'flow logs (network stack, before the key exists)',
-  'network/Network/GatewayPrefixLists/LookupLogs': 'prefix-list lookup logs (network stack)',
-  // Known gaps, to close: the server access log buckets (SSE-S3; SSE-KMS with the platform key
-  // works once its key policy lets logging.s3.amazonaws.com use it), the MQTT bridge's error
-  // documents and raw capture (SSE-S3) and the capture stream's buffer (AWS-owned key); the IoT
-  // rule and Firehose roles then need the key.
-  'sources/IotBridge/AccessLogs': 'GAP: server access log bucket, SSE-S3',
-  'telemetry/Lake/AccessLogs': 'GAP: server access log bucket, SSE-S3',
-  'sources/IotBridge/Bucket': 'GAP: bridge error documents and raw capture, SSE-S3',
-  'sources/IotBridge/RawCapture': 'GAP: raw capture stream, AWS-owned key',
+/**
+ * The stores without a customer-managed key, by construct path, and why. S3 server access logging
+ * supports only SSE-S3 as its target bucket's default encryption: "Default server-side encryption
+ * with AWS Key Management Service (AWS KMS) keys (SSE-KMS) is not supported"
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html). Such a
+ * bucket holds only S3's request records of the bucket it logs, never that bucket's objects.
+ */
+const SSE_S3_ONLY = 'S3 server access log target bucket: SSE-S3 is the only supported default encryption';
+const WITHOUT_CUSTOMER_MANAGED_KEY: Record<string, string> = {
+  'sources/IotBridge/AccessLogs': SSE_S3_ONLY,
+  'telemetry/Lake/AccessLogs': SSE_S3_ONLY,
 };
 
 describe.each(CASES)('encryption at rest in %s', (_label, envName, overrides) => {
   const templates = environmentTemplates(envName, overrides);
-  const stores = [...templates].flatMap(([stack, t]) =>
-    Object.entries(t.Resources as Resources)
-      .filter(([, r]) => r.Type in KEY_OF)
-      .map(([id, r]) => ({
-        path: renderValue(templates, stack, { Ref: id }).replace(/^\{|\}$/g, ''),
-        key: KEY_OF[r.Type]!(r.Properties ?? {}),
-        stack,
-      })),
+  const resourcesOf = (type: string) =>
+    [...templates].flatMap(([stack, t]) =>
+      Object.entries(t.Resources as Resources)
+        .filter(([, r]) => r.Type === type)
+        .map(([id, r]) => ({
+          path: renderValue(templates, stack, { Ref: id }).replace(/^\{|\}$/g, ''),
+          stack,
+          p: r.Properties ?? {},
+        })),
+    );
+  /** The key a store names, by its ARN or its id, as `{<stack>/<construct path>}`. */
+  const keyName = (stack: string, key: unknown) =>
+    renderValue(templates, stack, key).replace(/\.Arn\}$/, '}');
+  const stores = Object.keys(KEY_OF).flatMap((type) =>
+    resourcesOf(type).map((r) => ({ ...r, type, key: KEY_OF[type]!(r.p) })),
   );
 
-  test('every data store uses the platform key, except the stores listed by hand', () => {
-    const without = stores
-      .filter((s) => s.key === undefined || !PLATFORM_KEY.test(renderValue(templates, s.stack, s.key)))
-      .map((s) => s.path)
-      .sort();
-    expect(without).toEqual(Object.keys(WITHOUT_PLATFORM_KEY).sort());
+  test('the scan reads stores of every type it knows', () => {
+    expect([...new Set(stores.map((s) => s.type))].sort()).toEqual(Object.keys(KEY_OF).sort());
   });
 
-  test('the platform key rotates yearly', () => {
-    const keys = [...templates.values()].flatMap((t) =>
-      Object.values(t.Resources as Resources).filter((r) => r.Type === 'AWS::KMS::Key'),
-    );
-    expect(keys.map((k) => k.Properties?.EnableKeyRotation)).toEqual([true]);
+  test("every data store uses its stack's customer-managed key, except the stores listed by hand", () => {
+    const wrong = stores
+      .filter((s) => s.key === undefined || keyName(s.stack, s.key) !== KEY_OF_STACK(s.stack))
+      .map((s) => s.path)
+      .sort();
+    expect(wrong).toEqual(Object.keys(WITHOUT_CUSTOMER_MANAGED_KEY).sort());
+  });
+
+  test('the exceptions are SSE-S3 server access log buckets, each the log target of a bucket that uses the platform key', () => {
+    const buckets = resourcesOf('AWS::S3::Bucket');
+    const exceptions = buckets.filter((b) => b.path in WITHOUT_CUSTOMER_MANAGED_KEY);
+    expect(exceptions.map((b) => b.path).sort()).toEqual(Object.keys(WITHOUT_CUSTOMER_MANAGED_KEY).sort());
+    for (const b of exceptions)
+      expect([b.path, b.p.BucketEncryption]).toEqual([
+        b.path,
+        {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+      ]);
+    // Which bucket logs into which: the logged buckets themselves are SSE-KMS with the platform key.
+    const logged = buckets
+      .filter((b) => b.p.LoggingConfiguration !== undefined)
+      .map((b) => [
+        b.path,
+        renderValue(
+          templates,
+          b.stack,
+          (b.p.LoggingConfiguration as { DestinationBucketName: unknown }).DestinationBucketName,
+        ),
+        keyName(b.stack, KEY_OF['AWS::S3::Bucket']!(b.p)),
+      ])
+      .sort();
+    expect(logged).toEqual([
+      ['sources/IotBridge/Bucket', '{sources/IotBridge/AccessLogs}', PLATFORM_KEY],
+      ['telemetry/Lake/Bucket', '{telemetry/Lake/AccessLogs}', PLATFORM_KEY],
+    ]);
+  });
+
+  test('two keys, each rotating yearly: the platform key and the network key', () => {
+    const keys = resourcesOf('AWS::KMS::Key').map((k) => [k.path, k.p.EnableKeyRotation]);
+    expect(keys.sort()).toEqual([
+      ['network/Network/Key/Key', true],
+      ['streaming/PlatformKey/Key', true],
+    ]);
   });
 });
