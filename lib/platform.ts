@@ -3,6 +3,7 @@ import { Annotations, Aspects, Tags } from 'aws-cdk-lib';
 import type { EnvironmentConfig } from './config/platform-config';
 import { EncryptLogGroups } from './security/encrypt-log-groups';
 import { EventsStack } from './stacks/events-stack';
+import { MonitoringStack } from './stacks/monitoring-stack';
 import { NetworkStack } from './stacks/network-stack';
 import { SourcesStack } from './stacks/sources-stack';
 import { StreamingStack } from './stacks/streaming-stack';
@@ -18,12 +19,14 @@ export interface PlatformStacks {
   readonly telemetry: TelemetryStack;
   /** Only when `environments.<env>.warehouse.snowflake` names an account. */
   readonly warehouse?: WarehouseStack;
+  readonly monitoring: MonitoringStack;
 }
 
 /**
  * Builds one environment's stacks: `<platform>-<env>-network`, `-streaming`, `-sources`, `-events`
- * and `-telemetry`, and `-warehouse` when the environment configures a Snowflake account (otherwise
- * synth warns that the Snowflake sink connector is not created).
+ * and `-telemetry`, `-warehouse` when the environment configures a Snowflake account (otherwise
+ * synth warns that the Snowflake sink connector is not created), and `-monitoring` (the dashboard
+ * and every alarm) last.
  */
 export function buildEnvironment(app: App, config: EnvironmentConfig): PlatformStacks {
   const env =
@@ -70,6 +73,16 @@ export function buildEnvironment(app: App, config: EnvironmentConfig): PlatformS
         description: `${config.platformName} ${config.envName}: the Snowflake sink connector on MSK Connect`,
       })
     : undefined;
+  const monitoring = new MonitoringStack(app, `${prefix}-monitoring`, {
+    env,
+    config,
+    streaming,
+    sources,
+    events,
+    telemetry,
+    ...(warehouse ? { warehouse } : {}),
+    description: `${config.platformName} ${config.envName}: the dashboard and every alarm, to the ops topic`,
+  });
   if (!warehouse)
     Annotations.of(events).addWarningV2(
       'platform:warehouse-not-configured',
@@ -78,9 +91,17 @@ export function buildEnvironment(app: App, config: EnvironmentConfig): PlatformS
   // Every log group from the streaming stack on is encrypted with the platform key.
   for (const stack of [streaming, sources, events, telemetry, ...(warehouse ? [warehouse] : [])])
     Aspects.of(stack).add(new EncryptLogGroups(streaming.key.key.keyArn));
-  for (const stack of [network, streaming, sources, events, telemetry, ...(warehouse ? [warehouse] : [])]) {
+  for (const stack of [
+    network,
+    streaming,
+    sources,
+    events,
+    telemetry,
+    ...(warehouse ? [warehouse] : []),
+    monitoring,
+  ]) {
     Tags.of(stack).add('platform', config.platformName);
     Tags.of(stack).add('environment', config.envName);
   }
-  return { network, streaming, sources, events, telemetry, ...(warehouse ? { warehouse } : {}) };
+  return { network, streaming, sources, events, telemetry, ...(warehouse ? { warehouse } : {}), monitoring };
 }

@@ -55,6 +55,8 @@ export function secretNameFromArn(arn: string): string {
  */
 export class OrdersCdc extends Construct {
   public readonly connector: ConnectorResource;
+  /** `<platform>-<env>-orders-cdc`: the connector's name (its metrics' `ConnectorName`). */
+  public readonly connectorName: string;
   public readonly workerConfiguration: kafkaconnect.CfnWorkerConfiguration;
   /** The set-up of the database this construct created. */
   public readonly databaseSetup?: SourceDatabaseSetup;
@@ -68,6 +70,7 @@ export class OrdersCdc extends Construct {
     super(scope, id);
     const { config, catalog, cluster } = props;
     const name = `${config.platformName}-${config.envName}-orders-cdc`;
+    this.connectorName = name;
     const stateful = config.removeDataOnDestroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
     // The source database: configured, or created here.
@@ -234,7 +237,13 @@ export class OrdersCdc extends Construct {
     const parameterGroup = new rds.ParameterGroup(this, 'Parameters', {
       engine,
       description: `${name}: logical replication for Debezium (pgoutput)`,
-      parameters: { 'rds.logical_replication': '1', 'rds.force_ssl': '1' },
+      parameters: {
+        'rds.logical_replication': '1',
+        'rds.force_ssl': '1',
+        // A stalled connector's slot may hold back this much WAL (MB), then PostgreSQL invalidates
+        // it instead of filling the disk; the monitoring stack alarms on the slot lag well before.
+        max_slot_wal_keep_size: String(config.cdc.rds.maxSlotWalKeepSizeMiB),
+      },
     });
     const db = new rds.DatabaseInstance(this, 'Database', {
       engine,

@@ -207,6 +207,28 @@ const telemetrySchema = z
   })
   .strict();
 
+/** Alarm thresholds (lib/monitoring/platform-monitoring.ts); each alarm goes to the ops topic. */
+const monitoringSchema = z
+  .object({
+    /** Broker CPU (user + system) above this for 15 minutes (AWS's guidance is 60). */
+    brokerCpuPercent: intRange(1, 99, ' %'),
+    /** An event source mapping's offset lag (records behind, its worst topic) for 15 minutes. */
+    maxOffsetLagRecords: intRange(1, 100_000_000, ' records'),
+    /** A function's p99 duration, as a share of its timeout, for 15 minutes. */
+    lambdaDurationPercentOfTimeout: intRange(1, 100, ' %'),
+    /** The sessionize job's Kafka source lag (`records_lag_max`) for 15 minutes. */
+    flinkRecordsLagMax: intRange(1, 100_000_000, ' records'),
+    /** RDS `OldestReplicationSlotLag` (MiB); must stay below cdc.rds.maxSlotWalKeepSizeMiB. */
+    replicationSlotLagMiB: intRange(1, 1_048_576, ' MiB'),
+    /** RDS `TransactionLogsDiskUsage` (MiB); must stay below cdc.rds.maxSlotWalKeepSizeMiB. */
+    transactionLogsDiskMiB: intRange(1, 1_048_576, ' MiB'),
+    /** Search domain storage used (100 - free), any node. */
+    openSearchDiskUsedPercent: intRange(1, 99, ' %'),
+    /** Search domain JVM memory pressure, any data node. */
+    openSearchJvmPressurePercent: intRange(1, 99, ' %'),
+  })
+  .strict();
+
 const environmentSchema = z
   .object({
     account: z
@@ -310,6 +332,12 @@ const environmentSchema = z
               .min(20, 'must be 20..65536')
               .max(65536, 'must be 20..65536'),
             backupRetentionDays: z.number().int().min(1, 'must be 1..35').max(35, 'must be 1..35'),
+            /**
+             * `max_slot_wal_keep_size` of the database's parameter group: the most WAL a replication
+             * slot may hold back before PostgreSQL invalidates it (the connector then needs a new
+             * snapshot), so a stalled connector cannot fill the disk.
+             */
+            maxSlotWalKeepSizeMiB: intRange(1024, 1_048_576, ' MiB'),
           })
           .strict(),
       })
@@ -325,6 +353,7 @@ const environmentSchema = z
     events: eventsSchema,
     telemetry: telemetrySchema,
     warehouse: warehouseSchema.extend({ logRetentionDays: retentionDays }),
+    monitoring: monitoringSchema,
     topicDefaults: z.unknown(),
     topics: z.unknown().optional(),
   })
@@ -357,6 +386,8 @@ export interface EnvironmentConfig {
   readonly telemetry: Readonly<TelemetryConfig>;
   /** The warehouse: the Snowflake sink connector (created only when `snowflake` is configured). */
   readonly warehouse: Readonly<WarehouseConfig>;
+  /** Alarm thresholds of the monitoring stack. */
+  readonly monitoring: Readonly<EnvironmentShape['monitoring']>;
   /** Every catalog topic with its resolved settings. */
   readonly topics: Readonly<Record<TopicId, ResolvedTopic>>;
 }
@@ -503,6 +534,7 @@ export function loadEnvironments(context: Readonly<Record<string, unknown>>): En
     }
     checkEvents(key, env, issues);
     checkTelemetry(key, env, issues);
+    checkMonitoring(key, env, issues);
     const topics = resolveTopics({
       envName,
       topicDefaults: env.topicDefaults,
@@ -549,6 +581,7 @@ export function loadEnvironments(context: Readonly<Record<string, unknown>>): En
       events: env.events,
       telemetry: env.telemetry,
       warehouse: env.warehouse,
+      monitoring: env.monitoring,
       topics: topics as Record<TopicId, ResolvedTopic>,
     });
   }
@@ -556,6 +589,29 @@ export function loadEnvironments(context: Readonly<Record<string, unknown>>): En
   checkApiGatewayAccountOwners(environments, issues);
   issues.throwIfAny();
   return configs;
+}
+
+/** Cross-field checks of `environments.<env>.monitoring` and the WAL a replication slot may keep. */
+function checkMonitoring(key: string, env: EnvironmentShape, issues: IssueCollector): void {
+  const keep = env.cdc.rds.maxSlotWalKeepSizeMiB;
+  // Half the disk at most: the WAL a stalled slot keeps must not starve the tables.
+  const half = Math.floor((env.cdc.rds.allocatedStorageGiB * 1024) / 2);
+  if (keep > half) {
+    issues.add(
+      `${key}.cdc.rds.maxSlotWalKeepSizeMiB`,
+      `must be 1024..${half} MiB (half of allocatedStorageGiB ${env.cdc.rds.allocatedStorageGiB}; got ${keep})`,
+    );
+  }
+  // The alarms must fire before PostgreSQL invalidates the slot.
+  for (const threshold of ['replicationSlotLagMiB', 'transactionLogsDiskMiB'] as const) {
+    const value = env.monitoring[threshold];
+    if (value >= keep) {
+      issues.add(
+        `${key}.monitoring.${threshold}`,
+        `must be 1..${keep - 1} MiB (below cdc.rds.maxSlotWalKeepSizeMiB ${keep}, so the alarm fires before the slot is invalidated; got ${value})`,
+      );
+    }
+  }
 }
 
 /** Cross-field checks of `environments.<env>.events`. */

@@ -1,12 +1,9 @@
 import { Aws, Duration } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { KafkaDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import {
   CONSUMER_SOURCES,
@@ -20,7 +17,7 @@ import type { IKafkaCluster } from '../kafka/msk-cluster';
 import { PlatformFunction } from '../lambda/platform-function';
 import type { TopicCatalog } from '../topics/topic-catalog';
 import type { TopicId } from '../topics/topic-specs';
-import { DEAD_LETTER_REASONS, METRICS_NAMESPACE } from '../../lambda/shared/consumer/types';
+import { METRICS_NAMESPACE } from '../../lambda/shared/consumer/types';
 import { consumerGroupId } from './consumer-groups';
 import type { ConsumerStateTable } from './consumer-state-table';
 
@@ -46,7 +43,6 @@ export interface MskConsumerProps {
   readonly key: kms.IKey;
   readonly vpc: ec2.IVpc;
   readonly securityGroup: ec2.ISecurityGroup;
-  readonly alarmTopic: sns.ITopic;
   /** The consumer's own variables, besides the runtime's. */
   readonly environment: Record<string, string>;
 }
@@ -54,8 +50,8 @@ export interface MskConsumerProps {
 /**
  * One MSK consumer of the platform (docs/events-path.md; alerting: docs/telemetry-path.md): a PlatformFunction in the VPC with one
  * event source mapping per source topic (IAM, provisioned pollers, the Kafka on-failure destination
- * `dlq.<consumer>`), least-privilege access to its topics, groups, state table and key, and alarms on
- * what it dead-letters and on failing batches.
+ * `dlq.<consumer>`), least-privilege access to its topics, groups, state table and key. Its alarms (errors, throttles,
+ * duration, offset lag, records arriving in its dead-letter topic) are the monitoring stack's.
  *
  * The mappings are `lambda.EventSourceMapping`s with the properties `ManagedKafkaEventSource` renders,
  * but without that class's grants: it attaches the AWS-managed AWSLambdaMSKExecutionRole (`*`
@@ -65,7 +61,6 @@ export class MskConsumer extends Construct {
   public readonly function: PlatformFunction;
   public readonly timing: ConsumerTiming;
   public readonly mappings: lambda.EventSourceMapping[] = [];
-  public readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: MskConsumerProps) {
     super(scope, id);
@@ -170,46 +165,5 @@ export class MskConsumer extends Construct {
       }
       this.mappings.push(mapping);
     }
-
-    // Alarms. The runtime's RecordsDeadLettered (namespace StreamingPlatform, dimensions service,
-    // consumer, reason) counts every record it dead-letters. Per-topic MSK metrics (BytesInPerSec of
-    // the dlq topic) would need enhanced monitoring PER_TOPIC_PER_BROKER, which not every environment
-    // pays for, and would not see the on-failure destination's writes apart from the runtime's.
-    const action = new actions.SnsAction(props.alarmTopic);
-    const period = Duration.minutes(5);
-    const deadLettered = new cloudwatch.MathExpression({
-      expression: DEAD_LETTER_REASONS.map((_, i) => `FILL(r${i}, 0)`).join(' + '),
-      usingMetrics: Object.fromEntries(
-        DEAD_LETTER_REASONS.map((reason, i) => [
-          `r${i}`,
-          new cloudwatch.Metric({
-            namespace: METRICS_NAMESPACE,
-            metricName: 'RecordsDeadLettered',
-            dimensionsMap: { service: this.function.serviceName, consumer, reason },
-            statistic: 'Sum',
-            period,
-          }),
-        ]),
-      ),
-      label: `${consumer} records dead-lettered`,
-      period,
-    });
-    this.alarms.push(
-      deadLettered.createAlarm(this, 'DeadLettered', {
-        alarmDescription: `${consumer}: records dead-lettered to ${catalog.name(props.deadLetterTopic)} (invalid, too large or refused): inspect the dlq.* headers`,
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      fn.metricErrors({ period }).createAlarm(this, 'FunctionErrors', {
-        alarmDescription: `${consumer}: failed invocations; a batch that keeps failing beyond the outage bound (${outageBoundMinutes} min) goes to ${catalog.name(props.deadLetterTopic)} in Lambda's on-failure format`,
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-    );
-    for (const alarm of this.alarms) alarm.addAlarmAction(action);
   }
 }

@@ -1,10 +1,7 @@
 import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { NagSuppressions } from '../private/nag';
 import { Construct } from 'constructs';
@@ -19,7 +16,6 @@ export interface EventIngestProps {
   readonly bootstrapBrokers: string;
   readonly vpc: ec2.IVpc;
   readonly securityGroup: ec2.ISecurityGroup;
-  readonly alarmTopic: sns.ITopic;
 }
 
 /**
@@ -38,6 +34,8 @@ export class EventIngest extends Construct {
   public readonly function: PlatformFunction;
   /** `https://.../v1/events`. */
   public readonly endpoint: string;
+  /** The function's timeout (API Gateway's integration limit). */
+  public readonly timeout = Duration.seconds(29);
 
   constructor(scope: Construct, id: string, props: EventIngestProps) {
     super(scope, id);
@@ -50,7 +48,7 @@ export class EventIngest extends Construct {
       vpc: props.vpc,
       securityGroup: props.securityGroup,
       memorySize: config.ingest.memoryMiB,
-      timeout: Duration.seconds(29),
+      timeout: this.timeout,
       environment: {
         EVENTS_TOPIC: catalog.name('eventsUser'),
         MAX_BATCH_SIZE: String(config.ingest.maxBatchSize),
@@ -99,25 +97,6 @@ export class EventIngest extends Construct {
       stringValue: this.endpoint,
     });
     new CfnOutput(this, 'Endpoint', { value: this.endpoint, description: 'App event ingest endpoint' });
-
-    const action = new actions.SnsAction(props.alarmTopic);
-    const alarms = [
-      this.function.fn.metricErrors({ period: Duration.minutes(5) }).createAlarm(this, 'FunctionErrors', {
-        alarmDescription: 'ingest function errors (unhandled failures)',
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      this.api.metricServerError({ period: Duration.minutes(5) }).createAlarm(this, 'Api5xx', {
-        alarmDescription: 'ingest API answered 5xx (Kafka unavailable or function failing)',
-        threshold: 5,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 2,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-    ];
-    for (const alarm of alarms) alarm.addAlarmAction(action);
 
     NagSuppressions.addResourceSuppressions(
       this.api,

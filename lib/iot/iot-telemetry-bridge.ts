@@ -1,6 +1,4 @@
 import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as iot from 'aws-cdk-lib/aws-iot';
@@ -8,7 +6,6 @@ import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import { NagSuppressions } from '../private/nag';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
@@ -16,12 +13,7 @@ import { producerAcls } from '../kafka/acl-model';
 import { KafkaAcls } from '../kafka/kafka-acls';
 import { IOT_BRIDGE_SCRAM_USER, type IKafkaCluster } from '../kafka/msk-cluster';
 import { grantSecretRead } from '../security/secret-access';
-import {
-  parseErrorMetric,
-  renderTopicRule,
-  telemetryBridge,
-  type RenderedTelemetryRule,
-} from './telemetry-bridge';
+import { renderTopicRule, telemetryBridge, type RenderedTelemetryRule } from './telemetry-bridge';
 
 export interface IotTelemetryBridgeProps {
   readonly config: EnvironmentConfig;
@@ -38,7 +30,6 @@ export interface IotTelemetryBridgeProps {
   readonly vpc: ec2.IVpc;
   /** The bridge's security group (SCRAM listener egress only). */
   readonly securityGroup: ec2.ISecurityGroup;
-  readonly alarmTopic: sns.ITopic;
   readonly cluster: IKafkaCluster;
   /** The IAM listener bootstrap string (for the ACL function). */
   readonly iamBootstrapBrokers: string;
@@ -317,38 +308,6 @@ export class IotTelemetryBridge extends Construct {
     });
     // The rule's first deliveries need the ACLs in place.
     this.rule.node.addDependency(this.acls);
-
-    const alarmAction = new actions.SnsAction(props.alarmTopic);
-    const parseErrors = parseErrorMetric(ruleName);
-    const alarms = [
-      new cloudwatch.Metric({
-        namespace: parseErrors.namespace,
-        metricName: parseErrors.metricName,
-        dimensionsMap: parseErrors.dimensions,
-        statistic: 'Sum',
-        period: Duration.minutes(5),
-      }).createAlarm(this, 'ParseErrors', {
-        alarmDescription: `${ruleName}: payloads that are not JSON objects (kept only by the raw capture rule)`,
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      new cloudwatch.Metric({
-        namespace: 'AWS/IoT',
-        metricName: 'Failure',
-        dimensionsMap: { RuleName: ruleName },
-        statistic: 'Sum',
-        period: Duration.minutes(5),
-      }).createAlarm(this, 'ActionFailures', {
-        alarmDescription: `${ruleName}: Kafka deliveries that failed (kept as error documents)`,
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-    ];
-    for (const alarm of alarms) alarm.addAlarmAction(alarmAction);
 
     NagSuppressions.addResourceSuppressions(
       [destinationRole, destinationPolicy],

@@ -36,7 +36,6 @@ export class EventsStack extends Stack {
       bootstrapBrokers: streaming.bootstrapBrokers.iam,
       key,
       vpc: network.vpc,
-      alarmTopic: streaming.alarms.alarmTopic,
     };
 
     this.enrichTable = new ConsumerStateTable(this, 'EnrichState', { config, key, ordersByUser: true });

@@ -38,7 +38,6 @@ export class SourcesStack extends Stack {
       bootstrapBrokers: streaming.bootstrapBrokers.iam,
       vpc: network.vpc,
       securityGroup: network.securityGroup('ingest'),
-      alarmTopic: streaming.alarms.alarmTopic,
     });
     this.cdc = new OrdersCdc(this, 'OrdersCdc', {
       config,
@@ -56,7 +55,6 @@ export class SourcesStack extends Stack {
       key,
       vpc: network.vpc,
       securityGroup: network.securityGroup('iotBridge'),
-      alarmTopic: streaming.alarms.alarmTopic,
       cluster: streaming.cluster,
       iamBootstrapBrokers: streaming.bootstrapBrokers.iam,
       adminSecurityGroup: network.securityGroup('admin'),

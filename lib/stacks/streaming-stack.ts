@@ -3,8 +3,8 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/platform-config';
 import { BootstrapBrokers } from '../kafka/bootstrap-brokers';
-import { ClusterAlarms } from '../kafka/cluster-alarms';
 import { MskCluster } from '../kafka/msk-cluster';
+import { OpsAlarmTopic } from '../monitoring/alarm-topic';
 import { PlatformKey } from '../kafka/platform-key';
 import type { PlatformNetwork } from '../network/platform-network';
 import { TopicCatalog } from '../topics/topic-catalog';
@@ -20,7 +20,8 @@ export class StreamingStack extends Stack {
   public readonly cluster: MskCluster;
   public readonly catalog: TopicCatalog;
   public readonly bootstrapBrokers: BootstrapBrokers;
-  public readonly alarms: ClusterAlarms;
+  /** The ops topic every alarm of the environment goes to (the monitoring stack's alarms). */
+  public readonly alarmTopic: OpsAlarmTopic;
 
   constructor(scope: Construct, id: string, props: StreamingStackProps) {
     super(scope, id, props);
@@ -35,7 +36,7 @@ export class StreamingStack extends Stack {
     });
     this.catalog = new TopicCatalog(this, 'Topics', { config, cluster: this.cluster });
     this.bootstrapBrokers = new BootstrapBrokers(this, 'BootstrapBrokers', { config, cluster: this.cluster });
-    this.alarms = new ClusterAlarms(this, 'Alarms', { config, cluster: this.cluster, key: this.key.key });
+    this.alarmTopic = new OpsAlarmTopic(this, 'Alarms', { config, key: this.key.key });
     new ssm.StringParameter(this, 'ClusterArnParameter', {
       parameterName: `/${config.platformName}/${config.envName}/msk/cluster-arn`,
       description: `ARN of the ${this.cluster.clusterName} MSK cluster`,

@@ -5,7 +5,6 @@ import type { EnvironmentConfig } from '../config/platform-config';
 import type { PlatformNetwork } from '../network/platform-network';
 import { TelemetryAlerting } from '../telemetry/alerting';
 import { SessionLake } from '../telemetry/lake';
-import { SessionizeAlarms } from '../telemetry/sessionize-alarms';
 import { SessionizeApplication } from '../telemetry/sessionize-application';
 import { SessionizeJar } from '../telemetry/sessionize-jar';
 import type { StreamingStack } from './streaming-stack';
@@ -24,7 +23,6 @@ export class TelemetryStack extends Stack {
   public readonly lake: SessionLake;
   public readonly jar: SessionizeJar;
   public readonly sessionize: SessionizeApplication;
-  public readonly sessionizeAlarms: SessionizeAlarms;
   public readonly alerting: TelemetryAlerting;
 
   constructor(scope: Construct, id: string, props: TelemetryStackProps) {
@@ -48,12 +46,6 @@ export class TelemetryStack extends Stack {
       securityGroup: network.securityGroup('flink'),
     });
 
-    this.sessionizeAlarms = new SessionizeAlarms(this, 'SessionizeAlarms', {
-      config,
-      applicationName: this.sessionize.applicationName,
-      alarmTopic: streaming.alarms.alarmTopic,
-    });
-
     this.alerting = new TelemetryAlerting(this, 'Alerting', {
       config,
       catalog,
@@ -62,7 +54,6 @@ export class TelemetryStack extends Stack {
       key,
       vpc: network.vpc,
       securityGroup: network.securityGroup('alerting'),
-      alarmTopic: streaming.alarms.alarmTopic,
     });
 
     if (config.telemetry.alerting.subscriptions.length === 0) {

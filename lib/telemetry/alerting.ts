@@ -1,6 +1,4 @@
-import { Aws, Duration } from 'aws-cdk-lib';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Aws } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -26,8 +24,6 @@ export interface TelemetryAlertingProps {
   readonly vpc: ec2.IVpc;
   /** The alerting component's security group (lib/network/components.ts). */
   readonly securityGroup: ec2.ISecurityGroup;
-  /** Where the consumer's and the topic's alarms go. */
-  readonly alarmTopic: sns.ITopic;
 }
 
 /** The filter policy of a subscription receiving `minSeverity` and above. */
@@ -88,7 +84,6 @@ export class TelemetryAlerting extends Construct {
       key: props.key,
       vpc: props.vpc,
       securityGroup: props.securityGroup,
-      alarmTopic: props.alarmTopic,
       environment: {
         ALERTS_TOPIC: catalog.name('telemetryAlerts'),
         SNS_TOPIC_ARN: this.topic.topicArn,
@@ -110,17 +105,5 @@ export class TelemetryAlerting extends Construct {
         },
       }),
     );
-
-    // SNS could not deliver an alert (a bounced address, for instance): nobody was told.
-    this.topic
-      .metricNumberOfNotificationsFailed({ period: Duration.minutes(5), statistic: 'Sum' })
-      .createAlarm(this, 'NotificationsFailed', {
-        alarmDescription: `${config.platformName}-${config.envName}: alerts SNS could not deliver to a subscriber`,
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      })
-      .addAlarmAction(new actions.SnsAction(props.alarmTopic));
   }
 }

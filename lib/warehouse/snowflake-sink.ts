@@ -47,6 +47,10 @@ export type SnowflakeSinkProps = MskConnectorProps;
  */
 export class SnowflakeSink extends Construct {
   public readonly connector: ConnectorResource;
+  /** The connector's name (its metrics' `ConnectorName`). */
+  public readonly connectorName: string;
+  /** The tasks it runs (`tasks.max`). */
+  public readonly tasksMax: number;
   public readonly workerConfiguration: kafkaconnect.CfnWorkerConfiguration;
   public readonly role: iam.Role;
   public readonly plugin: SnowflakePlugin;
@@ -71,6 +75,8 @@ export class SnowflakeSink extends Construct {
       snowflakeSinkOptions(config, secretNameFromArn(account.privateKeySecretArn)),
     );
     const name = this.connectorConfiguration.name!;
+    this.connectorName = name;
+    this.tasksMax = Number(this.connectorConfiguration['tasks.max']);
 
     this.plugin = new SnowflakePlugin(this, 'Snowflake', {
       platformName: config.platformName,

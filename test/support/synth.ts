@@ -53,6 +53,7 @@ export interface SynthesizedEnvironment {
   readonly telemetry: Template;
   /** Only when the environment configures a Snowflake account (test/support/warehouse.ts). */
   readonly warehouse?: Template;
+  readonly monitoring: Template;
 }
 
 /**
@@ -74,5 +75,6 @@ export function synthEnvironment(
     events: Template.fromStack(stacks.events),
     telemetry: Template.fromStack(stacks.telemetry),
     warehouse: stacks.warehouse && Template.fromStack(stacks.warehouse),
+    monitoring: Template.fromStack(stacks.monitoring),
   };
 }

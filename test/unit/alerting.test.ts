@@ -19,7 +19,6 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Producer } from 'kafkajs';
 import * as z from 'zod/mini';
@@ -515,7 +514,6 @@ describe('TelemetryAlerting', () => {
   const securityGroup = new ec2.SecurityGroup(stack, 'Sg', { vpc });
   const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
   const catalog = new TopicCatalog(stack, 'Catalog', { config: config!, cluster: clusterStandIn });
-  const alarmTopic = new sns.Topic(stack, 'Alarms');
   const alerting = new TelemetryAlerting(stack, 'Alerting', {
     config: config!,
     catalog,
@@ -524,7 +522,6 @@ describe('TelemetryAlerting', () => {
     key,
     vpc,
     securityGroup,
-    alarmTopic,
   });
   const template = Template.fromStack(stack);
   const ref = (c: { node: { defaultChild?: unknown } } | undefined) =>
@@ -712,17 +709,5 @@ describe('TelemetryAlerting', () => {
       SSEType: 'KMS',
       KMSMasterKeyId: keyArn,
     });
-  });
-
-  test('failed deliveries of the topic alarm on the alarm topic', () => {
-    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
-      (a) => a.Properties.MetricName === 'NumberOfNotificationsFailed',
-    );
-    expect(alarms.map((a) => [a.Properties.Dimensions, a.Properties.AlarmActions])).toEqual([
-      [
-        [{ Name: 'TopicName', Value: { 'Fn::GetAtt': [ref(alerting.topic), 'TopicName'] } }],
-        [{ Ref: ref(alarmTopic) }],
-      ],
-    ]);
   });
 });

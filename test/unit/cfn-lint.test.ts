@@ -89,11 +89,11 @@ describe('cfn-lint over every template of every environment', () => {
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-  test('synthesizes the fifteen templates of dev, staging and prod', () => {
+  test('synthesizes the eighteen templates of dev, staging and prod', () => {
     expect(templates.map((t) => t.split('/').pop()).sort()).toEqual(
       ['dev', 'prod', 'staging']
         .flatMap((e) =>
-          ['events', 'network', 'sources', 'streaming', 'telemetry'].map(
+          ['events', 'monitoring', 'network', 'sources', 'streaming', 'telemetry'].map(
             (s) => `streaming-${e}-${s}.template.json`,
           ),
         )

@@ -169,6 +169,7 @@ const NO_DATA_TYPES = [
   'AWS::ApiGateway::Stage',
   'AWS::Athena::WorkGroup',
   'AWS::CloudWatch::Alarm',
+  'AWS::CloudWatch::Dashboard',
   'AWS::EC2::EIP',
   'AWS::EC2::FlowLog',
   'AWS::EC2::InternetGateway',

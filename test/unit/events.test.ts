@@ -220,57 +220,6 @@ describe.each([
     });
   });
 
-  test('alarms: dead-lettered records (every reason) and function errors per consumer, into the ops topic', () => {
-    const alarms = ofType(events, 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
-    expect(alarms).toHaveLength(4);
-    for (const a of alarms) {
-      expect(a.AlarmActions).toEqual([
-        {
-          'Fn::GetStackOutput': {
-            StackName: streaming,
-            Region: { Ref: 'AWS::Region' },
-            OutputName: expect.stringMatching(/^PublishOutputRefAlarmsAlarmTopic/),
-          },
-        },
-      ]);
-      expect([a.Threshold, a.ComparisonOperator, a.EvaluationPeriods]).toEqual([
-        0,
-        'GreaterThanThreshold',
-        1,
-      ]);
-    }
-    const deadLettered = alarms
-      .filter((a) => a.Metrics)
-      .map((a) =>
-        (
-          a.Metrics as {
-            MetricStat?: { Metric: { MetricName: string; Namespace: string; Dimensions: unknown } };
-          }[]
-        )
-          .filter((m) => m.MetricStat)
-          .map((m) => [
-            m.MetricStat!.Metric.Namespace,
-            m.MetricStat!.Metric.MetricName,
-            m.MetricStat!.Metric.Dimensions,
-          ]),
-      );
-    const dims = (c: string, reason: string) => [
-      { Name: 'consumer', Value: c },
-      { Name: 'reason', Value: reason },
-      { Name: 'service', Value: `streaming-${envName}-${c}` },
-    ];
-    const reasons = ['invalid_json', 'schema_violation', 'too_large', 'processing_error'];
-    expect(deadLettered).toEqual(
-      ['enrich', 'aggregate'].map((c) =>
-        reasons.map((r) => ['StreamingPlatform', 'RecordsDeadLettered', dims(c, r)]),
-      ),
-    );
-    expect(alarms.filter((a) => a.MetricName).map((a) => [a.Namespace, a.MetricName, a.Dimensions])).toEqual([
-      ['AWS/Lambda', 'Errors', [{ Name: 'FunctionName', Value: { Ref: fnId('enrich') } }]],
-      ['AWS/Lambda', 'Errors', [{ Name: 'FunctionName', Value: { Ref: fnId('aggregate') } }]],
-    ]);
-  });
-
   test('the stack is named after platform and environment', () => {
     expect(Stack.of(stacks.events.enrich).stackName).toBe(`streaming-${envName}-events`);
   });

@@ -168,25 +168,10 @@ describe.each(ENVIRONMENTS)('app-event ingest in %s', (envName) => {
     expect(JSON.stringify(others)).not.toContain('kafka-cluster');
   });
 
-  test('the endpoint is published in SSM and both ingest alarms go to the platform alarm topic', () => {
+  test('the endpoint is published in SSM', () => {
     synth.sources.hasResourceProperties('AWS::SSM::Parameter', {
       Name: `/streaming/${envName}/ingest/endpoint`,
     });
-    const alarms = (
-      Object.values(synth.sources.findResources('AWS::CloudWatch::Alarm')) as Resource[]
-    ).filter((a) => (a.Properties.AlarmDescription as string).startsWith('ingest '));
-    expect(alarms).toHaveLength(2);
-    for (const alarm of alarms) {
-      expect(alarm.Properties.AlarmActions).toEqual([
-        {
-          'Fn::GetStackOutput': {
-            StackName: `streaming-${envName}-streaming`,
-            Region: { Ref: 'AWS::Region' },
-            OutputName: expect.stringMatching(/^PublishOutputRefAlarmsAlarmTopic/) as string,
-          },
-        },
-      ]);
-    }
   });
 });
 

@@ -368,10 +368,6 @@ describe.each(ENVIRONMENTS)('MQTT bridge in %s', (envName) => {
         CompressionFormat: 'GZIP',
       }),
     });
-    synth.sources.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'ParseError',
-      Namespace: 'AWS/IoT',
-    });
   });
 
   test('the VPC destination uses the private subnets and the bridge security group, after its role policy', () => {

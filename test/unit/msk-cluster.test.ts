@@ -139,20 +139,6 @@ describe.each(ENVIRONMENTS)('MSK cluster in %s', (envName) => {
     });
   });
 
-  test('alarms per broker and for the cluster, into the encrypted alarm topic', () => {
-    synth.streaming.resourceCountIs('AWS::CloudWatch::Alarm', 1 + 3 * config.msk.brokerCount);
-    synth.streaming.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'KafkaDataLogsDiskUsed',
-      Threshold: config.msk.diskUsedAlarmPercent,
-      Dimensions: Match.arrayWith([{ Name: 'Broker ID', Value: String(config.msk.brokerCount) }]),
-    });
-    synth.streaming.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'OfflinePartitionsCount',
-      Threshold: 0,
-    });
-    synth.streaming.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
-  });
-
   test('the cluster ARN is published in SSM', () => {
     synth.streaming.hasResourceProperties('AWS::SSM::Parameter', {
       Name: `/streaming/${envName}/msk/cluster-arn`,
