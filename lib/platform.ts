@@ -100,8 +100,11 @@ export function buildEnvironment(app: App, config: EnvironmentConfig): PlatformS
     ...(warehouse ? [warehouse] : []),
     monitoring,
   ]) {
-    Tags.of(stack).add('platform', config.platformName);
-    Tags.of(stack).add('environment', config.envName);
+    // Dashboards took Tags in CloudFormation in 2026; cfn-lint 1.51.0's schema predates that and
+    // rejects them (E3002), and a dashboard's name already says its platform and environment.
+    const untagged = { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] };
+    Tags.of(stack).add('platform', config.platformName, untagged);
+    Tags.of(stack).add('environment', config.envName, untagged);
   }
   return { network, streaming, sources, events, telemetry, ...(warehouse ? { warehouse } : {}), monitoring };
 }

@@ -52,6 +52,7 @@ describe('built-in CloudFormation template validation', () => {
           `streaming-${e}-sources`,
           `streaming-${e}-events`,
           `streaming-${e}-telemetry`,
+          `streaming-${e}-monitoring`,
         ])
         .sort(),
     );
