@@ -8,7 +8,8 @@ import type { StandardSchemaV1 } from '@standard-schema/spec';
 
 /**
  * Why a record was dead-lettered: the `dlq.reason` header, and the `reason` dimension of the
- * runtime's `RecordsDeadLettered` metric (the CDK's dead-letter alarm sums exactly these).
+ * runtime's `RecordsDeadLettered` metric. (The dead-letter alarms watch the topics themselves,
+ * whoever writes there: lib/monitoring/platform-monitoring.ts.)
  */
 export const DEAD_LETTER_REASONS = [
   'invalid_json',
