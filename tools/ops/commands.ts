@@ -161,9 +161,9 @@ export function parseOpsArgs(argv: readonly string[]): ParsedArgs {
         break;
       case '--rate': {
         const n = Number(value);
-        if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0) || n > 100_000)
+        if (!/^\d+(\.\d+)?$/.test(value) || !(n >= 0.1) || n > 100_000)
           throw new UsageError(
-            `${spec.command}: --rate must be records per second, a number > 0 and <= 100000 (got ${JSON.stringify(value)})`,
+            `${spec.command}: --rate must be records per second, a number from 0.1 to 100000 (got ${JSON.stringify(value)})`,
           );
         rate = n;
         break;
