@@ -305,10 +305,14 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
           const first = start.get(partition)!;
           const last = end.get(partition)!;
           const todo: KafkaMessage[] = [];
+          // A record at or past the end read at the start: the partition's records up to that end
+          // are in this batch or gone (deleted by retention meanwhile).
+          let pastEnd = false;
           for (const m of batch.messages) {
             const offset = BigInt(m.offset);
             if (offset < first) resolveOffset(m.offset);
             else if (offset < last) todo.push(m);
+            else pastEnd = true;
           }
           let i = 0;
           while (i < todo.length && !finished && payload.isRunning() && !payload.isStale()) {
@@ -350,7 +354,9 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
             await payload.heartbeat();
             i += take;
           }
-          if (start.get(partition)! >= last) {
+          const handledAll =
+            todo.length === 0 || BigInt(todo[todo.length - 1]!.offset) < start.get(partition)!;
+          if (start.get(partition)! >= last || (pastEnd && handledAll)) {
             pending.delete(partition);
             c.pause([{ topic: dlq, partitions: [partition] }]);
           }
