@@ -61,6 +61,9 @@ export interface PlatformMonitoringProps {
 
 const FIVE_MINUTES = Duration.minutes(5);
 
+/** The dead-letter alarms' threshold on a topic's BytesInPerSec (see where it is used). */
+export const DEAD_LETTER_BYTES_PER_SECOND = 0.1;
+
 /** A metric id fragment from a topic name (ids are `[a-z][a-zA-Z0-9_]*`, unique per graph). */
 function stem(topic: string): string {
   return topic.replace(/[^A-Za-z0-9]/g, '_').toLowerCase();
@@ -75,13 +78,20 @@ function stem(topic: string): string {
  * the event source mappings' offset lag), Managed Flink, OpenSearch, RDS, API Gateway and SNS; MSK,
  * MSK Connect, the MQTT bridge's rule and the dead-letter topics have no monitor there, so they are
  * its custom monitoring over the metrics those services publish:
- * - MSK (`AWS/Kafka`, DEFAULT level, which every environment has): offline partitions, per broker
- *   data-disk use, under-replicated partitions and CPU (user + system). No controller metric: on a
- *   KRaft cluster the controllers are not brokers and MSK publishes none of theirs.
+ * - MSK (`AWS/Kafka`, DEFAULT level, which every environment has): per broker data-disk use,
+ *   partitions under min ISR, under-replicated partitions and CPU (user + system); the cluster's
+ *   `OfflinePartitionsCount`. That one is a controller metric in Kafka: MSK documents it at the
+ *   DEFAULT level by cluster name, but whether it publishes it for a KRaft cluster (whose
+ *   controllers are not brokers) is to be confirmed with `aws cloudwatch list-metrics` on a live
+ *   cluster; the per-broker under-min-ISR alarm covers the same failure from the brokers' side.
+ *   No alarm on ActiveControllerCount: a KRaft controller metric MSK does not expose.
  * - Dead-letter topics: `BytesInPerSec` of each `dlq.*` topic summed over the brokers (a DEFAULT
- *   level metric, per broker and topic). Whoever writes there (our consumers' `dlq.*` records, an
- *   event source mapping's on-failure destination, Kafka Connect's dead-letter queue, the Flink
- *   job), any record raises the alarm of that topic.
+ *   level metric, per broker and topic) above 0.1 B/s. Whoever writes there (our consumers' `dlq.*`
+ *   records, an event source mapping's on-failure destination, Kafka Connect's dead-letter queue,
+ *   the Flink job), a record raises the alarm of that topic.
+ * - The MQTT bridge's rule: `ParseError` (by `RuleName`); the Kafka action's `Failure` and the error
+ *   action's `ErrorActionFailure`, which carry `RuleName` and `ActionType`, through a Metrics
+ *   Insights query over both.
  * - MSK Connect (`AWS/KafkaConnect` by `ConnectorName`): errored tasks, and fewer running tasks than
  *   the connector runs (missing data breaches: a deleted or failed connector publishes nothing).
  * - The Debezium replication slot (RDS `OldestReplicationSlotLag`, `TransactionLogsDiskUsage`), below
@@ -190,6 +200,21 @@ export class PlatformMonitoring extends Construct {
         ),
       },
       {
+        // The broker-side signal of partitions that refuse acks=all writes (producers of the
+        // platform all use them): fewer in-sync replicas than min.insync.replicas.
+        title: 'Partitions under min ISR',
+        metrics: perBroker(
+          'UnderMinIsr',
+          (b) => kafka('UnderMinIsrPartitionCount', { 'Broker ID': b }, 'Maximum', `broker ${b}`),
+          (b) =>
+            greaterThan(
+              0,
+              1,
+              `${clusterName} broker ${b}: partitions with fewer in-sync replicas than min.insync.replicas; acks=all producers of them fail`,
+            ),
+        ),
+      },
+      {
         title: 'Under-replicated partitions',
         metrics: perBroker(
           'UnderReplicated',
@@ -250,8 +275,12 @@ export class PlatformMonitoring extends Construct {
               label: spec.name,
             }),
             alarmFriendlyName: spec.deadLetterFor!,
+            // BytesInPerSec is a decaying one-minute rate: after a burst it falls towards 0 without
+            // reaching it for a long time, so "> 0" would keep the alarm on (and silent for the next
+            // arrivals). 0.1 B/s: one small record (a few hundred bytes) crosses it; the alarm clears
+            // a few minutes after the last arrival.
             addAlarm: greaterThan(
-              0,
+              DEAD_LETTER_BYTES_PER_SECOND,
               1,
               `${spec.name}: records arrived in the dead-letter topic of ${spec.deadLetterFor!}; read their reason (docs/ops-cli.md), fix, then replay (docs/runbooks/replay-a-dead-letter-topic.md)`,
             ),
@@ -333,6 +362,13 @@ export class PlatformMonitoring extends Construct {
         period: FIVE_MINUTES,
         label,
       });
+    const actionMetric = (metricName: string, label: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SELECT SUM(${metricName}) FROM SCHEMA("AWS/IoT", ActionType, RuleName) WHERE RuleName = '${props.iotRuleName}'`,
+        usingMetrics: {},
+        period: FIVE_MINUTES,
+        label,
+      });
     this.facade.monitorCustom({
       alarmFriendlyName: 'MqttBridge',
       humanReadableName: `MQTT bridge rule ${props.iotRuleName}`,
@@ -350,12 +386,23 @@ export class PlatformMonitoring extends Construct {
               ),
             },
             {
-              metric: iot('Failure', 'Kafka action failures'),
+              // Rule action metrics carry RuleName and ActionType: a query over both dimensions
+              // finds the rule's failures whatever CloudWatch names the Kafka action's type.
+              metric: actionMetric('Failure', 'Kafka action failures'),
               alarmFriendlyName: 'ActionFailures',
               addAlarm: greaterThan(
                 0,
                 1,
                 `${props.iotRuleName}: Kafka deliveries that failed (kept as error documents)`,
+              ),
+            },
+            {
+              metric: actionMetric('ErrorActionFailure', 'error action failures'),
+              alarmFriendlyName: 'ErrorActionFailures',
+              addAlarm: greaterThan(
+                0,
+                1,
+                `${props.iotRuleName}: the error action failed too: a failed delivery was not kept as an error document (messages lost)`,
               ),
             },
           ],
@@ -426,6 +473,8 @@ export class PlatformMonitoring extends Construct {
           label,
         });
       const keep = config.cdc.rds.maxSlotWalKeepSizeMiB;
+      // CloudWatch gets both metrics in bytes (the RDS console shows MB).
+      const MIB = 1024 * 1024;
       this.facade.monitorRdsInstance({
         instance: props.database,
         alarmFriendlyName: 'OrdersDb',
@@ -436,13 +485,13 @@ export class PlatformMonitoring extends Construct {
         humanReadableName: `Debezium replication slot ${config.cdc.slotName} (max_slot_wal_keep_size ${keep} MB)`,
         metricGroups: [
           {
-            title: 'WAL held back (MB)',
+            title: 'WAL held back (bytes)',
             metrics: [
               {
                 metric: pg('OldestReplicationSlotLag', 'oldest slot lag'),
                 alarmFriendlyName: 'SlotLag',
                 addAlarm: greaterThan(
-                  thresholds.replicationSlotLagMiB,
+                  thresholds.replicationSlotLagMiB * MIB,
                   3,
                   `orders database: the replication slot holds more than ${thresholds.replicationSlotLagMiB} MB of WAL for 15 minutes; at ${keep} MB PostgreSQL invalidates it and CDC needs a new snapshot (is the connector running?)`,
                 ),
@@ -451,7 +500,7 @@ export class PlatformMonitoring extends Construct {
                 metric: pg('TransactionLogsDiskUsage', 'transaction logs on disk'),
                 alarmFriendlyName: 'TransactionLogs',
                 addAlarm: greaterThan(
-                  thresholds.transactionLogsDiskMiB,
+                  thresholds.transactionLogsDiskMiB * MIB,
                   3,
                   `orders database: transaction logs use more than ${thresholds.transactionLogsDiskMiB} MB of disk for 15 minutes`,
                 ),
@@ -471,9 +520,6 @@ export class PlatformMonitoring extends Construct {
         Red: { status: OpenSearchClusterStatus.RED },
         Yellow: { status: OpenSearchClusterStatus.YELLOW, datapointsToAlarm: 3, evaluationPeriods: 3 },
       },
-      addDiskSpaceUsageAlarm: {
-        Critical: { maxUsagePercent: thresholds.openSearchDiskUsedPercent },
-      },
       addJvmMemoryPressureAlarm: {
         Critical: {
           maxUsagePercent: thresholds.openSearchJvmPressurePercent,
@@ -481,6 +527,41 @@ export class PlatformMonitoring extends Construct {
           evaluationPeriods: 3,
         },
       },
+    });
+
+    // The fullest node, not the cluster's average: one full node blocks writes. FreeStorageSpace
+    // (MiB) Minimum over the domain's nodes, below (100 - openSearchDiskUsedPercent)% of a node's
+    // volume (AWS's recommended alarm is <= 25%).
+    const volumeMiB = config.events.opensearch.volumeSizeGiB * 1024;
+    const minFreeMiB = Math.floor((volumeMiB * (100 - thresholds.openSearchDiskUsedPercent)) / 100);
+    this.facade.monitorCustom({
+      alarmFriendlyName: 'SearchStorage',
+      humanReadableName: 'Search domain: free storage of the fullest node (MiB)',
+      metricGroups: [
+        {
+          title: 'Free storage, fullest node (MiB)',
+          metrics: [
+            {
+              metric: props.searchDomain.metricFreeStorageSpace({
+                statistic: 'Minimum',
+                period: FIVE_MINUTES,
+                label: 'free storage (MiB)',
+              }),
+              alarmFriendlyName: 'FreeStorage',
+              addAlarm: {
+                Critical: {
+                  threshold: minFreeMiB,
+                  comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+                  evaluationPeriods: 1,
+                  datapointsToAlarm: 1,
+                  treatMissingDataOverride: cloudwatch.TreatMissingData.BREACHING,
+                  alarmDescriptionOverride: `search domain: a node has ${minFreeMiB} MiB or less free (${thresholds.openSearchDiskUsedPercent}% of its ${volumeMiB} MiB used); at the flood stage OpenSearch blocks writes to its indexes`,
+                },
+              },
+            },
+          ],
+        },
+      ],
     });
 
     // ---- Managed Flink ----

@@ -50,6 +50,7 @@ function expectedNames(envName: string, brokers: number, snowflake: boolean): st
   return [
     `${p}-Msk-OfflinePartitions-Critical`,
     ...perBroker('DiskUsed'),
+    ...perBroker('UnderMinIsr'),
     ...perBroker('UnderReplicated'),
     ...perBroker('Cpu'),
     `${p}-DeadLetters-enrich-Critical`,
@@ -64,6 +65,7 @@ function expectedNames(envName: string, brokers: number, snowflake: boolean): st
     `${p}-IngestApi-Fault-Count-Critical`,
     `${p}-MqttBridge-ParseErrors-Critical`,
     `${p}-MqttBridge-ActionFailures-Critical`,
+    `${p}-MqttBridge-ErrorActionFailures-Critical`,
     `${p}-OrdersCdc-ErroredTasks-Critical`,
     `${p}-OrdersCdc-RunningTasks-Critical`,
     ...(snowflake
@@ -73,7 +75,7 @@ function expectedNames(envName: string, brokers: number, snowflake: boolean): st
     `${p}-ReplicationSlot-TransactionLogs-Critical`,
     `${p}-Search-Cluster-ClusterStatus-Red`,
     `${p}-Search-Cluster-ClusterStatus-Yellow`,
-    `${p}-Search-Disk-Usage-Critical`,
+    `${p}-SearchStorage-FreeStorage-Critical`,
     `${p}-Search-Memory-Usage-Critical`,
     `${p}-Sessionize-Downtime-Critical`,
     `${p}-Sessionize-Restarts-Critical`,
@@ -180,11 +182,12 @@ describe('alarm definitions (dev, by hand)', () => {
     expect(metricStats(cpu).map((m: Json) => m.Metric.MetricName)).toEqual(['CpuUser', 'CpuSystem']);
   });
 
-  test('dead-letter topics: any byte in on any broker, per dlq topic', () => {
+  test('dead-letter topics: any record in on any broker, per dlq topic', () => {
     const dlq = all['streaming-dev-DeadLetters-snowflake-sink-Critical']!;
+    // 0.1 B/s, not 0: the decaying rate of a burst would hold "> 0" in alarm for a long time.
     expect(shape(dlq)).toEqual({
       op: 'GreaterThanThreshold',
-      threshold: 0,
+      threshold: 0.1,
       periods: 1,
       datapoints: 1,
       missing: 'notBreaching',
@@ -254,8 +257,9 @@ describe('alarm definitions (dev, by hand)', () => {
   });
 
   test('the replication slot alarms fire below max_slot_wal_keep_size (4096 MB in dev), which the parameter group sets', () => {
-    expect(all['streaming-dev-ReplicationSlot-SlotLag-Critical']!.Threshold).toBe(1024);
-    expect(all['streaming-dev-ReplicationSlot-TransactionLogs-Critical']!.Threshold).toBe(2048);
+    // CloudWatch gets these in bytes: 1024 MiB and 2048 MiB.
+    expect(all['streaming-dev-ReplicationSlot-SlotLag-Critical']!.Threshold).toBe(1073741824);
+    expect(all['streaming-dev-ReplicationSlot-TransactionLogs-Critical']!.Threshold).toBe(2147483648);
     expect(
       metricStats(all['streaming-dev-ReplicationSlot-SlotLag-Critical']!).map(
         (m: Json) => m.Metric.MetricName,
@@ -298,8 +302,78 @@ describe('alarm definitions (dev, by hand)', () => {
   test('OpenSearch: red at once, yellow for 15 minutes, disk and JVM pressure from config', () => {
     expect(all['streaming-dev-Search-Cluster-ClusterStatus-Red']!.EvaluationPeriods).toBe(1);
     expect(all['streaming-dev-Search-Cluster-ClusterStatus-Yellow']!.EvaluationPeriods).toBe(3);
-    expect(all['streaming-dev-Search-Disk-Usage-Critical']!.Threshold).toBe(80);
+    // The fullest node: FreeStorageSpace (MiB) Minimum at or below 20% of a 10 GiB volume.
+    const free = all['streaming-dev-SearchStorage-FreeStorage-Critical']!;
+    expect(shape(free)).toEqual({
+      op: 'LessThanOrEqualToThreshold',
+      threshold: 2048,
+      periods: 1,
+      datapoints: 1,
+      missing: 'breaching',
+    });
+    expect(metricStats(free).map((m: Json) => [m.Metric.Namespace, m.Metric.MetricName, m.Stat])).toEqual([
+      ['AWS/ES', 'FreeStorageSpace', 'Minimum'],
+    ]);
+    expect(metricStats(free)[0].Metric.Dimensions.map((d: Json) => d.Name)).toEqual([
+      'ClientId',
+      'DomainName',
+    ]);
     expect(all['streaming-dev-Search-Memory-Usage-Critical']!.Threshold).toBe(85);
+  });
+
+  test('MQTT bridge: parse errors by rule; action and error-action failures over every action type', () => {
+    const parse = all['streaming-dev-MqttBridge-ParseErrors-Critical']!;
+    expect(shape(parse)).toEqual({
+      op: 'GreaterThanThreshold',
+      threshold: 0,
+      periods: 1,
+      datapoints: 1,
+      missing: 'notBreaching',
+    });
+    expect(metricStats(parse)).toEqual([
+      stat('AWS/IoT', 'ParseError', [{ Name: 'RuleName', Value: 'streaming_dev_telemetry_raw' }], 'Sum'),
+    ]);
+    for (const [name, metric] of [
+      ['ActionFailures', 'Failure'],
+      ['ErrorActionFailures', 'ErrorActionFailure'],
+    ] as const) {
+      const alarm = all[`streaming-dev-MqttBridge-${name}-Critical`]!;
+      expect(shape(alarm)).toEqual({
+        op: 'GreaterThanThreshold',
+        threshold: 0,
+        periods: 1,
+        datapoints: 1,
+        missing: 'notBreaching',
+      });
+      expect(alarm.Metrics).toEqual([
+        {
+          Expression: `SELECT SUM(${metric}) FROM SCHEMA("AWS/IoT", ActionType, RuleName) WHERE RuleName = 'streaming_dev_telemetry_raw'`,
+          Id: 'expr_1',
+          Label: expect.any(String),
+          Period: 300,
+          ReturnData: true,
+        },
+      ]);
+    }
+  });
+
+  test('Flink restarts: RATE over the 5-minute Maximum of numRestarts, by application', () => {
+    const restarts = all['streaming-dev-Sessionize-Restarts-Critical']!;
+    expect(shape(restarts)).toEqual({
+      op: 'GreaterThanThreshold',
+      threshold: 0,
+      periods: 1,
+      datapoints: 1,
+      missing: 'notBreaching',
+    });
+    expect(metricStats(restarts)).toEqual([
+      stat(
+        'AWS/KinesisAnalytics',
+        'numRestarts',
+        [{ Name: 'Application', Value: 'streaming-dev-sessionize' }],
+        'Maximum',
+      ),
+    ]);
   });
 
   test('an environment whose database is external has no replication-slot or database alarms', () => {
