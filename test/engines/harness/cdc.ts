@@ -55,9 +55,12 @@ export function startCdcWorker(
   stub: SecretsManagerStub,
   identity: ReturnType<typeof localAwsIdentity>,
   clusterId?: string,
+  /** @default the broker of global-setup.ts */
+  bootstrap?: string,
 ): Promise<LocalConnect> {
   return LocalConnect.start({
     clusterId,
+    bootstrap,
     workerConfig: renderWorkerConfig({
       secretsProvider: { className: SECRETS_MANAGER_CONFIG_PROVIDER_CLASS, params: { endpoint: stub.url } },
       // The catalog's offsets topic, as in every MSK Connect worker configuration: a connector

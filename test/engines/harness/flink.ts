@@ -161,7 +161,7 @@ async function buildLock(): Promise<() => void> {
 }
 
 /** The jar plus the Flink runtime jars (what Managed Flink provides). */
-async function jobClasspath(): Promise<string> {
+export async function jobClasspath(): Promise<string> {
   const jar = await buildSessionizeJar();
   return `${jar}:${readFileSync(PROVIDED_CLASSPATH, 'utf8').trim()}`;
 }
