@@ -175,6 +175,19 @@ describe('generation fails on what the registry does not know', () => {
     );
   });
 
+  test('a known component writing to a table that is not its own state (a new sink of another kind)', () => {
+    const extra = {
+      ...roleWith('Aggregate/Export', {
+        Action: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+        Resource: { 'Fn::GetAtt': ['ExtraTable', 'Arn'] },
+      }),
+      ExtraTable: { Type: 'AWS::DynamoDB::Table', Properties: {}, Metadata: at('Export/Table/Resource') },
+    };
+    expect(() => diagramModel(withExtra(extra))).toThrow(
+      'diagram: role events/Aggregate/Export/Resource writes to events/Export/Table/Resource (AWS::DynamoDB::Table), which is neither a state of aggregate nor a sink: name it in STATE_OF or SINKS of tools/diagram/registry.ts',
+    );
+  });
+
   test('a known component writing to a data store that is no known sink', () => {
     const extra = {
       ...roleWith('Aggregate/Archive', {

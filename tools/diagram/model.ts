@@ -25,6 +25,7 @@ import {
   MSK_CONNECT_INTERNAL_TOPIC_PREFIX,
   PLUMBING,
   SINKS,
+  STATE_OF,
   under,
   type ComponentSpec,
   type SinkSpec,
@@ -91,6 +92,18 @@ const SINK_ACTIONS = {
   domain: ['es:ESHttpPost', 'es:ESHttpPut', 'es:ESHttpPatch'],
   snsTopic: ['sns:Publish'],
 } as const;
+
+/**
+ * Writes to stores that are no sink of the diagram: a component's own state (its tables, its
+ * capture stream) is left out, a write into any other store fails generation, so a new sink of one
+ * of these kinds cannot be missed silently.
+ */
+const STATE_WRITES: readonly (readonly [string, readonly string[]])[] = [
+  ['AWS::DynamoDB::Table', ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem']],
+  ['AWS::SQS::Queue', ['sqs:SendMessage']],
+  ['AWS::Kinesis::Stream', ['kinesis:PutRecord', 'kinesis:PutRecords']],
+  ['AWS::KinesisFirehose::DeliveryStream', ['firehose:PutRecord', 'firehose:PutRecordBatch']],
+];
 
 const REGISTRY_FILE = 'tools/diagram/registry.ts';
 
@@ -282,6 +295,23 @@ export function diagramModel(templates: Templates): DiagramModel {
       ['domain', 'AWS::OpenSearchService::Domain'],
       ['snsTopic', 'AWS::SNS::Topic'],
     ];
+    for (const [type, stateActions] of STATE_WRITES) {
+      const actions = stateActions.filter((a) => covers(st.actions, a));
+      if (actions.length === 0) continue;
+      const owner = componentAt(rolePath, `${who} (granted ${actions.join(', ')})`);
+      if (!owner) continue;
+      for (const resource of st.resources) {
+        for (const id of referencedResources(templates, st.stack, resource)) {
+          if (resourceAt(templates, id).Type !== type) continue;
+          const store = constructPath(templates, id);
+          const state = STATE_OF.find((s) => under(store, s.path));
+          if (under(store, owner.path) || state?.owner === owner.id) continue;
+          throw new Error(
+            `diagram: ${who} writes to ${store} (${type}), which is neither a state of ${owner.id} nor a sink: name it in STATE_OF or SINKS of ${REGISTRY_FILE}`,
+          );
+        }
+      }
+    }
     for (const [store, type] of stores) {
       const actions = SINK_ACTIONS[store].filter((a) => covers(st.actions, a));
       if (actions.length === 0) continue;

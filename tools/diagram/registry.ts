@@ -52,6 +52,12 @@ export const SINKS: readonly SinkSpec[] = [
   { id: 'raw-capture', path: 'sources/IotBridge/Bucket', label: 'S3 raw capture<br/>and rule errors' },
 ];
 
+/** A component's own state kept beside it (not under its path): left out of the diagram. */
+export const STATE_OF: readonly { readonly path: string; readonly owner: string }[] = [
+  { path: 'events/EnrichState', owner: 'enrich' },
+  { path: 'events/AggregateState', owner: 'aggregate' },
+];
+
 /** Constructs that reach a sink but carry no data through it, with why they are left out. */
 export const PLUMBING: readonly { readonly path: string; readonly reason: string }[] = [
   { path: 'events/Search/Setup', reason: 'puts the index templates and role mappings at deploy time' },
