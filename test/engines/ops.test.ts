@@ -16,29 +16,39 @@
  * Dead-letter shapes: (1) written by the consumers' own writer (`deadLetterMessage`,
  * lambda/shared/consumer/runtime.ts); (2) written by the event-source poller's on-failure
  * destination (the harness's stand-in for the mapping, `onFailureRecords` of
- * lambda/shared/consumer/on-failure.ts) after a handler kept failing; (3) NOT by a real Kafka
- * Connect worker: the local worker's class path (test/engines/connect/pom.xml) holds no sink
- * connector that could dead-letter, so the records carry the headers exactly as Kafka Connect
- * 3.7's DeadLetterQueueReporter writes them: the original headers, then `__connect.errors.topic`,
- * `.partition`, `.offset`, `.connector.name`, `.task.id`, `.stage`, `.class.name`,
- * `.exception.class.name`, `.exception.message`, `.exception.stacktrace`, all UTF-8 strings.
+ * lambda/shared/consumer/on-failure.ts) after a handler kept failing; (3) written by a real Kafka
+ * Connect 3.7.2 worker's dead-letter queue (test/engines/connect/pom.xml, harness/connect.ts): a
+ * sink task (connect-file's FileStreamSinkConnector: the Snowflake connector's tasks need the
+ * account, unreachable here) with the platform sink's converters and errors.* settings
+ * (lib/warehouse/snowflake-config.ts) reads events.aggregates, and the worker itself dead-letters
+ * the records its JsonConverter cannot read. Shape 3 has no hand-written records here any more: the
+ * test that wrote the headers by hand added nothing the worker's records do not cover (the same
+ * header names, and its one extra case, a source topic that is not the dead-letter topic's source,
+ * now comes from a second, misrouted connector on the same worker); header variants the worker
+ * never writes (missing or non-numeric partition and offset) are unit tests
+ * (test/unit/ops-replay.test.ts).
  */
 import { HttpResponse, type HttpRequest } from '@smithy/protocol-http';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { ConfigResourceTypes, type Admin, type IHeaders, type Message } from 'kafkajs';
+import { SECRETS_MANAGER_CONFIG_PROVIDER_CLASS, renderWorkerConfig } from '../../lib/cdc/debezium-config';
 import { consumerGroupId } from '../../lib/events/consumer-groups';
-import { TOPIC_IDS, topicName } from '../../lib/topics/topic-specs';
+import { TOPIC_IDS, deadLetterSources, topicName } from '../../lib/topics/topic-specs';
+import { renderSnowflakeSinkConfig, snowflakeSinkOptions } from '../../lib/warehouse/snowflake-config';
 import { deadLetterMessage } from '../../lambda/shared/consumer/runtime';
 import { toEventHeaders } from '../../lambda/shared/consumer/msk-event';
 import { SdkOpsAws } from '../../tools/ops/aws';
 import { runOps, type OpsDeps } from '../../tools/ops/cli';
 import type { Clock } from '../../tools/ops/token-bucket';
-import { synthEnvironment } from '../support/synth';
+import { configFor, synthEnvironment } from '../support/synth';
 import { templateTopics, type TemplateTopic } from '../support/templates';
+import { TEST_SNOWFLAKE_SECRET_NAME, withSnowflake } from '../support/warehouse';
+import { LocalConnect } from './harness/connect';
 import { EventSourcePoller } from './harness/event-source-poller';
 import {
   bootstrap,
@@ -64,6 +74,9 @@ const DLQ_ENRICH = topicName('dlqEnrich');
 const DLQ_AGGREGATE = topicName('dlqAggregate');
 const DLQ_SESSIONIZE = topicName('dlqSessionize');
 const DLQ_SNOWFLAKE = topicName('dlqSnowflakeSink');
+
+/** The topics the snowflake-sink consumer reads: the catalog's sources of its dead-letter topic. */
+const SNOWFLAKE_SINK_SOURCES = deadLetterSources('dlqSnowflakeSink').map((id) => topicName(id));
 
 /** One broker: replication factor 1 for every catalog topic (a -c override, as the CDK app takes it). */
 const RF1: Record<string, string> = Object.fromEntries(
@@ -199,6 +212,125 @@ const replay = (consumer: string, flags: readonly string[] = [], deps: Partial<O
 async function committed(groupId: string, topic: string): Promise<Record<number, string>> {
   const [fetched] = await admin.fetchOffsets({ groupId, topics: [topic] });
   return Object.fromEntries((fetched?.partitions ?? []).map((p) => [p.partition, p.offset]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kafka Connect's dead-letter queue, written by a real worker.
+
+/** The converter and errors.* settings of the platform's sink that decide what it dead-letters. */
+const SINK_ERROR_SETTINGS = [
+  'key.converter',
+  'value.converter',
+  'value.converter.schemas.enable',
+  'errors.tolerance',
+  'errors.log.enable',
+  'errors.log.include.messages',
+  'errors.deadletterqueue.topic.name',
+  'errors.deadletterqueue.context.headers.enable',
+] as const;
+
+const pick = (config: Readonly<Record<string, string>>, keys: readonly string[]) =>
+  Object.fromEntries(keys.map((k) => [k, config[k]]));
+
+/**
+ * A FileStreamSinkConnector (connect-file, on the worker's class path) writing `topics` to `file`,
+ * with the platform sink's converters and dead-letter queue: a record whose value is not JSON goes
+ * to the snowflake-sink consumer's dead-letter topic with the context headers. The dead-letter
+ * topic exists already (created from the template); replication factor 1 only in case it did not.
+ */
+function fileSinkConfig(topics: readonly string[], file: string): Record<string, string> {
+  return {
+    'connector.class': 'org.apache.kafka.connect.file.FileStreamSinkConnector',
+    'tasks.max': '1',
+    topics: topics.join(','),
+    file,
+    'key.converter': 'org.apache.kafka.connect.storage.StringConverter',
+    'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
+    'value.converter.schemas.enable': 'false',
+    'errors.tolerance': 'all',
+    'errors.log.enable': 'true',
+    'errors.log.include.messages': 'false',
+    'errors.deadletterqueue.topic.name': DLQ_SNOWFLAKE,
+    'errors.deadletterqueue.topic.replication.factor': '1',
+    'errors.deadletterqueue.context.headers.enable': 'true',
+  };
+}
+
+/** The worker configuration MSK Connect's carries, without the Secrets Manager provider (unused). */
+const CONNECT_WORKER_CONFIG = Object.fromEntries(
+  Object.entries(
+    renderWorkerConfig({ secretsProvider: { className: SECRETS_MANAGER_CONFIG_PROVIDER_CLASS } }),
+  ).filter(([key]) => !key.startsWith('config.providers')),
+);
+
+/** The message of the DataException Kafka Connect 3.7's JsonConverter throws on bytes that are not JSON. */
+const CONVERTER_ERROR = 'Converting byte[] to Kafka Connect data failed due to serialization error: ';
+
+async function waitUntil(
+  what: string,
+  done: () => Promise<boolean>,
+  detail: () => string,
+  timeoutMs = 90_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await done()) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`not within ${timeoutMs} ms: ${what}\n${detail()}`);
+}
+
+/** A record as read, the value as bytes and the headers in record order (a repeated name once per value). */
+interface RawRecord {
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers: [string, string][];
+}
+
+/** Every record of a topic up to the end offsets it has now, ordered by partition and offset. */
+async function readRaw(topic: string): Promise<RawRecord[]> {
+  const ends = new Map(
+    (await admin.fetchTopicOffsets(topic))
+      .filter((p) => Number(p.high) > Number(p.low))
+      .map((p) => [p.partition, Number(p.high)]),
+  );
+  const records: RawRecord[] = [];
+  if (ends.size === 0) return records;
+  const consumer = kafkaClient('ops-test-reader').consumer({ groupId: `ops-test-reader-${randomUUID()}` });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${topic} not read to its end within 30 s`)), 30_000);
+      consumer
+        .run({
+          autoCommit: false,
+          eachMessage: ({ partition, message }) => {
+            records.push({
+              partition,
+              offset: message.offset,
+              key: message.key?.toString() ?? null,
+              value: message.value,
+              headers: Object.entries(message.headers ?? {}).flatMap(([name, v]) =>
+                (Array.isArray(v) ? v : [v]).map((x): [string, string] => [name, String(x ?? '')]),
+              ),
+            });
+            if (Number(message.offset) + 1 >= (ends.get(partition) ?? Infinity)) ends.delete(partition);
+            if (ends.size === 0) {
+              clearTimeout(timer);
+              resolve();
+            }
+            return Promise.resolve();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return records.sort((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset));
 }
 
 beforeAll(async () => {
@@ -667,60 +799,208 @@ describe('dlq replay', () => {
     ]);
   });
 
-  test('shape 3 (Kafka Connect dead-letter queue with __connect.errors.* headers): replayed to the source', async () => {
-    await recreate([EVENTS_AGGREGATES, DLQ_SNOWFLAKE]);
-    const connectHeaders = (topic: string, partition: number, offset: number): IHeaders => ({
-      '__connect.errors.topic': topic,
-      '__connect.errors.partition': String(partition),
-      '__connect.errors.offset': String(offset),
-      '__connect.errors.connector.name': 'streaming-dev-warehouse-sink',
-      '__connect.errors.task.id': '0',
-      '__connect.errors.stage': 'VALUE_CONVERTER',
-      '__connect.errors.class.name': 'org.apache.kafka.connect.json.JsonConverter',
-      '__connect.errors.exception.class.name': 'org.apache.kafka.connect.errors.DataException',
-      '__connect.errors.exception.message':
-        'Converting byte[] to Kafka Connect data failed due to serialization error: ',
-      '__connect.errors.exception.stacktrace':
-        'org.apache.kafka.connect.errors.DataException: Converting byte[] to Kafka Connect data failed due to serialization error: \n\tat org.apache.kafka.connect.json.JsonConverter.toConnectData(JsonConverter.java:333)\n',
-    });
-    const key = 'PT1M|2026-11-25T06:33:00.000Z|type|purchase';
-    await produce(DLQ_SNOWFLAKE, [
+  test('shape 3 (Kafka Connect dead-letter queue), written by a real Kafka Connect 3.7.2 worker: the records its converter refused, replayed to the source without the __connect.errors.* headers', async () => {
+    await recreate([EVENTS_AGGREGATES, TELEMETRY_RAW, DLQ_SNOWFLAKE]);
+    // The sink reads the dead-letter topic's sources (the catalog's), the misrouted one a topic that
+    // is not one of them.
+    expect(SNOWFLAKE_SINK_SOURCES).toEqual([EVENTS_AGGREGATES]);
+    const platformSink = renderSnowflakeSinkConfig(
+      snowflakeSinkOptions(configFor('dev', withSnowflake('dev')), TEST_SNOWFLAKE_SECRET_NAME),
+    );
+    const sinkName = platformSink.name!;
+    const misroutedName = `${sinkName}-misrouted`;
+    // Converters and errors.* exactly as the platform's sink sets them (its dead-letter topic too).
+    const sample = fileSinkConfig(SNOWFLAKE_SINK_SOURCES, '/dev/null');
+    expect(pick(sample, SINK_ERROR_SETTINGS)).toEqual(pick(platformSink, SINK_ERROR_SETTINGS));
+
+    // Source records, each on its key's partition (murmur2, as every producer and the replay put it).
+    const key = {
+      purchase: 'PT1M|2026-11-25T06:33:00.000Z|type|purchase', // p0
+      de: 'PT1M|2026-11-25T06:33:00.000Z|country|DE', // p1
+      truncated: 'PT1M|2026-11-25T06:34:00.000Z|type|purchase', // p2
+      notJson: 'PT1H|2026-11-25T06:00:00.000Z|type|click', // p1
+      binary: 'PT1M|2026-11-25T06:36:00.000Z|type|page_view', // p0
+    };
+    const value = {
+      purchase: JSON.stringify({ windowKey: key.purchase, windowSize: 'PT1M', events: 2, version: 3 }),
+      de: JSON.stringify({ windowKey: key.de, windowSize: 'PT1M', events: 5, version: 1 }),
+      truncated: `{"windowKey":"${key.truncated}","version":3`,
+      notJson: 'not json',
+      binary: Buffer.from([0xff, 0xfe, 0x00, 0x7b]),
+    };
+    await produce(EVENTS_AGGREGATES, [
+      { key: key.purchase, value: value.purchase, headers: { traceparent: '00-a1' } },
+      { key: key.binary, value: value.binary, headers: { traceparent: '00-b3' } },
+      { key: key.de, value: value.de },
+      { key: key.notJson, value: value.notJson },
+      { key: key.truncated, value: value.truncated, headers: { traceparent: '00-b1', tenant: ['a', 'b'] } },
+    ]);
+    await produce(TELEMETRY_RAW, [{ key: 'dev-1', value: 'not json', headers: { traceparent: '00-m1' } }]);
+
+    // The worker: the sink, until it dead-lettered the three records its JsonConverter cannot read
+    // and wrote the two it can; then a second sink, misrouted to the same dead-letter topic, reading
+    // telemetry.raw (one record it cannot read). Then both are deleted and the worker stopped.
+    const connect = await LocalConnect.start({ workerConfig: CONNECT_WORKER_CONFIG });
+    let written: string[] = [];
+    try {
+      const file = join(connect.dir, 'sink.txt');
+      await connect.putConnector(sinkName, fileSinkConfig(SNOWFLAKE_SINK_SOURCES, file));
+      await connect.waitForRunning(sinkName);
+      const lines = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+      await waitUntil(
+        'the sink dead-lettered 3 records and wrote 2',
+        async () => (await topicSize(admin, DLQ_SNOWFLAKE)) === 3 && lines().length === 2,
+        () => connect.tail(),
+      );
+      written = lines();
+      await connect.putConnector(
+        misroutedName,
+        fileSinkConfig([TELEMETRY_RAW], join(connect.dir, 'misrouted.txt')),
+      );
+      await connect.waitForRunning(misroutedName);
+      await waitUntil(
+        'the misrouted sink dead-lettered 1 record',
+        async () => (await topicSize(admin, DLQ_SNOWFLAKE)) === 4,
+        () => connect.tail(),
+      );
+      for (const name of [sinkName, misroutedName]) await connect.deleteConnector(name);
+    } finally {
+      await connect.stop();
+      await admin.deleteGroups([`connect-${sinkName}`, `connect-${misroutedName}`]).catch(() => undefined);
+      await deleteTopicsAndWait(admin, LocalConnect.internalTopics(connect.clusterId));
+    }
+    // FileStreamSinkTask prints each converted value (a schemaless JSON object: a java.util.Map).
+    expect(written.map((l) => /windowKey=([^,}]+)/.exec(l)?.[1]).sort()).toEqual(
+      [key.de, key.purchase].sort(),
+    );
+
+    // What the worker wrote: the original key, value bytes and headers, then its context headers.
+    const connectErrors = (connector: string, topic: string, partition: number, offset: number) => [
+      ['__connect.errors.topic', topic],
+      ['__connect.errors.partition', String(partition)],
+      ['__connect.errors.offset', String(offset)],
+      ['__connect.errors.connector.name', connector],
+      ['__connect.errors.task.id', '0'],
+      ['__connect.errors.stage', 'VALUE_CONVERTER'],
+      ['__connect.errors.class.name', 'org.apache.kafka.connect.json.JsonConverter'],
+      ['__connect.errors.exception.class.name', 'org.apache.kafka.connect.errors.DataException'],
+      ['__connect.errors.exception.message', CONVERTER_ERROR],
+      [
+        '__connect.errors.exception.stacktrace',
+        `org.apache.kafka.connect.errors.DataException: ${CONVERTER_ERROR}`,
+      ],
+    ];
+    const deadLetters = await readRaw(DLQ_SNOWFLAKE);
+    // The stack trace compared by its first line; the rest names the cause.
+    for (const r of deadLetters)
+      expect(r.headers.find(([n]) => n === '__connect.errors.exception.stacktrace')?.[1]).toContain(
+        'Caused by: org.apache.kafka.common.errors.SerializationException',
+      );
+    expect(
+      deadLetters.map((r) => ({
+        ...r,
+        headers: r.headers.map(([n, v]) => [n, n.endsWith('.stacktrace') ? v.split('\n')[0] : v]),
+      })),
+    ).toEqual([
       {
-        partition: 1,
-        key,
-        value: '{"windowKey":"PT1M|2026-11-25T06:33:00.000Z|type|purchase","version":3',
-        headers: { traceparent: '00-ee-ff-01', ...connectHeaders(EVENTS_AGGREGATES, 2, 118) },
+        partition: 0,
+        offset: '0',
+        key: key.binary,
+        value: value.binary,
+        headers: [['traceparent', '00-b3'], ...connectErrors(sinkName, EVENTS_AGGREGATES, 0, 1)],
       },
-      // Kafka Connect naming a topic the sink does not read: refused.
+      {
+        partition: 0,
+        offset: '1',
+        key: 'dev-1',
+        value: Buffer.from('not json'),
+        headers: [['traceparent', '00-m1'], ...connectErrors(misroutedName, TELEMETRY_RAW, 0, 0)],
+      },
       {
         partition: 1,
-        key: 'k',
-        value: '{}',
-        headers: connectHeaders(TELEMETRY_RAW, 0, 5),
+        offset: '0',
+        key: key.notJson,
+        value: Buffer.from(value.notJson),
+        headers: connectErrors(sinkName, EVENTS_AGGREGATES, 1, 1),
+      },
+      {
+        partition: 2,
+        offset: '0',
+        key: key.truncated,
+        value: Buffer.from(value.truncated),
+        headers: [
+          ['traceparent', '00-b1'],
+          ['tenant', 'a'],
+          ['tenant', 'b'],
+          ...connectErrors(sinkName, EVENTS_AGGREGATES, 2, 0),
+        ],
       },
     ]);
+
     const run = await replay('snowflake-sink');
-    expect(run).toEqual({
+    const at = (line: string) => line.startsWith(`  ${DLQ_SNOWFLAKE} `);
+    expect({ ...run, out: run.out.filter((l) => !at(l)) }).toEqual({
       code: 1,
       out: [
         `dlq replay snowflake-sink: ${DLQ_SNOWFLAKE} -> ${EVENTS_AGGREGATES}; group ops-replay-${DLQ_SNOWFLAKE}; 50 records/s; at least once`,
-        '  to read: 2 dead-letter records (p0 0..0, p1 0..2, p2 0..0)',
-        `  ${DLQ_SNOWFLAKE} p1@0 connect org.apache.kafka.connect.errors.DataException -> ${EVENTS_AGGREGATES} (from p2@118) key=${key} headers=1`,
-        `  ${DLQ_SNOWFLAKE} p1@1 refused: source topic ${TELEMETRY_RAW} is not a source of ${DLQ_SNOWFLAKE} (allowed: ${EVENTS_AGGREGATES}); nothing written`,
-        'replayed 1 records from 2 dead-letter records; refused 1, unrecognised 0',
-        `committed ops-replay-${DLQ_SNOWFLAKE}: p0=-1 p1=2 p2=-1`,
+        '  to read: 4 dead-letter records (p0 0..2, p1 0..1, p2 0..1)',
+        'replayed 3 records from 4 dead-letter records; refused 1, unrecognised 0',
+        `committed ops-replay-${DLQ_SNOWFLAKE}: p0=2 p1=1 p2=1`,
       ],
       err: [],
     });
-    expect((await readAll(EVENTS_AGGREGATES)).map(plain)).toEqual([
-      {
-        key,
-        value: '{"windowKey":"PT1M|2026-11-25T06:33:00.000Z|type|purchase","version":3',
-        headers: { traceparent: '00-ee-ff-01' },
-      },
+    // One line per dead-letter record; the partitions' order is the fetch's, so compared sorted.
+    const dataException = 'connect org.apache.kafka.connect.errors.DataException';
+    expect(run.out.filter(at).sort()).toEqual([
+      `  ${DLQ_SNOWFLAKE} p0@0 ${dataException} -> ${EVENTS_AGGREGATES} (from p0@1) key=${key.binary} headers=1`,
+      `  ${DLQ_SNOWFLAKE} p0@1 refused: source topic ${TELEMETRY_RAW} is not a source of ${DLQ_SNOWFLAKE} (allowed: ${EVENTS_AGGREGATES}); nothing written`,
+      `  ${DLQ_SNOWFLAKE} p1@0 ${dataException} -> ${EVENTS_AGGREGATES} (from p1@1) key=${key.notJson} headers=0`,
+      `  ${DLQ_SNOWFLAKE} p2@0 ${dataException} -> ${EVENTS_AGGREGATES} (from p2@0) key=${key.truncated} headers=3`,
     ]);
-    expect(await topicSize(admin, TELEMETRY_RAW)).toBe(0);
-  });
+
+    // The source: the originals, then each dead-lettered one again on its key's partition, with the
+    // original key, value bytes and headers, and no __connect.errors.* header.
+    expect(await readRaw(EVENTS_AGGREGATES)).toEqual([
+      {
+        partition: 0,
+        offset: '0',
+        key: key.purchase,
+        value: Buffer.from(value.purchase),
+        headers: [['traceparent', '00-a1']],
+      },
+      {
+        partition: 0,
+        offset: '1',
+        key: key.binary,
+        value: value.binary,
+        headers: [['traceparent', '00-b3']],
+      },
+      {
+        partition: 0,
+        offset: '2',
+        key: key.binary,
+        value: value.binary,
+        headers: [['traceparent', '00-b3']],
+      },
+      { partition: 1, offset: '0', key: key.de, value: Buffer.from(value.de), headers: [] },
+      { partition: 1, offset: '1', key: key.notJson, value: Buffer.from(value.notJson), headers: [] },
+      { partition: 1, offset: '2', key: key.notJson, value: Buffer.from(value.notJson), headers: [] },
+      ...[0, 1].map((offset) => ({
+        partition: 2,
+        offset: String(offset),
+        key: key.truncated,
+        value: Buffer.from(value.truncated),
+        headers: [
+          ['traceparent', '00-b1'],
+          ['tenant', 'a'],
+          ['tenant', 'b'],
+        ],
+      })),
+    ]);
+    // The refused one was not written anywhere: telemetry.raw holds only its original.
+    expect(await topicSize(admin, TELEMETRY_RAW)).toBe(1);
+    expect(await committed(`ops-replay-${DLQ_SNOWFLAKE}`, DLQ_SNOWFLAKE)).toEqual({ 0: '2', 1: '1', 2: '1' });
+  }, 300_000);
 
   test('--dry-run prints what it would send, writes and commits nothing, leaves no group', async () => {
     await recreate([TELEMETRY_RAW, DLQ_SESSIONIZE]);
