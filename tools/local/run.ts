@@ -9,7 +9,7 @@
 import { Client as SearchClient } from '@opensearch-project/opensearch';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import type { Admin } from 'kafkajs';
+import { logLevel, type Admin } from 'kafkajs';
 import { renderDebeziumPostgresConfig } from '../../lib/cdc/debezium-config';
 import { loadEnvironments, type EnvironmentConfig, windowSeconds } from '../../lib/config/platform-config';
 import { consumerGroupId } from '../../lib/events/consumer-groups';
@@ -419,6 +419,8 @@ export async function runLocal(
             errorDir: join(options.dir, 'iot-errors'),
             clientId: `telemetry-bridge-local-${process.pid}`,
             sessionExpirySeconds: 300,
+            // Its failures are counted (the error path); kafkajs' own retry chatter is not shown.
+            kafkaLogLevel: logLevel.NOTHING,
             log: () => undefined,
           });
           const b = bridge;
@@ -513,7 +515,7 @@ export async function runLocal(
         `${options.devices} devices over MQTT; device clocks run ${telemetry.timeScale}x the wall clock (sessions close within the run)`,
       );
       lake!.start(1000);
-      lakeTimer = setInterval(() => void readLake(), 15_000);
+      lakeTimer = setInterval(() => void readLake(), 10_000);
       snsTimer = setInterval(() => {
         const published = sns!.published;
         for (; snsSeen < published.length; snsSeen++) {
