@@ -58,6 +58,8 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  // The functions run on Node 24 in AWS; the SDK's notice about this machine's Node 20 is not the run's.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const abort = new AbortController();
   const stop = (): void => {
     if (!abort.signal.aborted) {

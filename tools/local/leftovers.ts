@@ -4,7 +4,7 @@
  * reused pid is never killed) and the PostgreSQL database, login and replication slot. The next run
  * removes them before it starts.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { PG_HOST, PG_PORT } from '../../test/engines/harness/postgres';
@@ -14,6 +14,8 @@ export interface RunRecord {
   readonly runner: ProcessId;
   readonly processes: ProcessId[];
   database?: { readonly name: string; readonly user: string; readonly slot: string };
+  /** Engine directories outside the run's own (kept with --keep), removed by the next run. */
+  dirs?: string[];
 }
 
 export interface ProcessId {
@@ -81,6 +83,11 @@ export class RunRecorder {
     this.save();
   }
 
+  noteDir(dir: string): void {
+    (this.record.dirs ??= []).push(dir);
+    this.save();
+  }
+
   noteDatabase(database: NonNullable<RunRecord['database']>): void {
     this.record.database = database;
     this.save();
@@ -111,6 +118,11 @@ export async function removeLeftovers(dir: string): Promise<string[]> {
     if (!alive(p)) continue;
     process.kill(p.pid, 'SIGKILL');
     done.push(`killed pid ${p.pid} (${p.command})`);
+  }
+  for (const d of record.dirs ?? []) {
+    if (!existsSync(d)) continue;
+    rmSync(d, { recursive: true, force: true });
+    done.push(`removed ${d}`);
   }
   if (record.database) {
     const { name, user, slot } = record.database;

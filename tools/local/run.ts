@@ -362,7 +362,10 @@ export async function runLocal(
           const c = connect;
           recorder.noteChildren();
           cleanups.push({ name: 'Kafka Connect', run: () => c.stop({ keepFiles: options.keep }) });
-          if (options.keep) extraDirs.push(dirname(c.logFile));
+          if (options.keep) {
+            extraDirs.push(dirname(dirname(c.logFile)));
+            recorder.noteDir(dirname(dirname(c.logFile)));
+          }
           await c.putConnector(
             CONNECTOR,
             renderDebeziumPostgresConfig({
@@ -401,7 +404,10 @@ export async function runLocal(
               if (!options.keep) rmSync(dirname(j.logFile), { recursive: true, force: true });
             },
           });
-          if (options.keep) extraDirs.push(dirname(j.logFile));
+          if (options.keep) {
+            extraDirs.push(dirname(j.logFile));
+            recorder.noteDir(dirname(j.logFile));
+          }
           await j.started;
           lake = new LakeWatcher(lakeDir);
           out.line(
