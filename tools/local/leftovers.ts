@@ -136,8 +136,8 @@ export async function removeLeftovers(dir: string): Promise<string[]> {
     try {
       await client.connect();
       const slots = await client.query<{ active_pid: number | null }>(
-        'SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1',
-        [slot],
+        'SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 AND database = $2',
+        [slot, name],
       );
       for (const row of slots.rows) {
         if (row.active_pid !== null) await client.query('SELECT pg_terminate_backend($1)', [row.active_pid]);

@@ -348,10 +348,11 @@ export async function runLocal(
     if (has('orders'))
       starts.push(
         (async () => {
-          const slotName = `${config.cdc.slotName}_local`;
           const publicationName = config.cdc.publicationName;
           db = await CdcDatabase.create({ publicationName });
           const d = db;
+          // Slots are per server, not per database: one of its own per run (runs may overlap).
+          const slotName = `${config.cdc.slotName}_${d.name.slice(d.name.lastIndexOf('_') + 1)}`;
           recorder.noteDatabase({ name: d.name, user: d.user, slot: slotName });
           cleanups.push({ name: 'PostgreSQL database', run: () => d.drop({ slotName, publicationName }) });
           const identity = localAwsIdentity();
@@ -362,10 +363,9 @@ export async function runLocal(
           const c = connect;
           recorder.noteChildren();
           cleanups.push({ name: 'Kafka Connect', run: () => c.stop({ keepFiles: options.keep }) });
-          if (options.keep) {
-            extraDirs.push(dirname(dirname(c.logFile)));
-            recorder.noteDir(dirname(dirname(c.logFile)));
-          }
+          // Outside the run's directory: recorded, so that the next run removes it if this one is killed.
+          recorder.noteDir(dirname(dirname(c.logFile)));
+          if (options.keep) extraDirs.push(dirname(dirname(c.logFile)));
           await c.putConnector(
             CONNECTOR,
             renderDebeziumPostgresConfig({
@@ -404,10 +404,8 @@ export async function runLocal(
               if (!options.keep) rmSync(dirname(j.logFile), { recursive: true, force: true });
             },
           });
-          if (options.keep) {
-            extraDirs.push(dirname(j.logFile));
-            recorder.noteDir(dirname(j.logFile));
-          }
+          recorder.noteDir(dirname(j.logFile));
+          if (options.keep) extraDirs.push(dirname(j.logFile));
           await j.started;
           lake = new LakeWatcher(lakeDir);
           out.line(
