@@ -9,7 +9,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import {
   CONSUMER_SOURCES,
   consumerSettings,
@@ -20,6 +20,7 @@ import {
 import { consumerGroupId } from '../../lib/events/consumer-groups';
 import { AGGREGATES_INDEX_PREFIX } from '../../lib/events/search-domain';
 import { topicName, type TopicId } from '../../lib/topics/topic-specs';
+import type { StateTableSpec } from '../../test/engines/harness/dynalite';
 import type { PollerCounters } from '../../test/engines/harness/event-source-poller';
 import { addEmfLine, type MetricTotals } from './emf';
 import type {
@@ -65,7 +66,6 @@ export function functionEnvironment(
     POWERTOOLS_METRICS_NAMESPACE: 'StreamingPlatform',
     POWERTOOLS_SERVICE_NAME: name,
     POWERTOOLS_LOG_LEVEL: 'WARN',
-    TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
   };
   if (name === 'ingest') {
     return {
@@ -135,6 +135,41 @@ export function mappingsOf(name: MskConsumerName, config: EnvironmentConfig): Ma
   }));
 }
 
+/**
+ * A worker thread running one of this folder's TypeScript files. ts-node registers its hook per
+ * module registry, and a worker has its own, so the worker registers it first.
+ */
+export function tsWorker(file: string, options: WorkerOptions): Worker {
+  const project = join(ROOT, 'tsconfig.json');
+  const bootstrap = `require('ts-node').register({ transpileOnly: true, project: ${JSON.stringify(project)} }); require(${JSON.stringify(join(__dirname, file))});`;
+  return new Worker(bootstrap, { ...options, eval: true });
+}
+
+/** dynalite with these tables in a worker thread of its own (tools/local/dynamo-worker.ts). */
+export async function startDynamoWorker(
+  tables: readonly StateTableSpec[],
+): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+  const worker = tsWorker('dynamo-worker.ts', { workerData: tables });
+  const answer = await new Promise<{ endpoint?: string; error?: string }>((res, rej) => {
+    worker.once('message', res);
+    worker.once('error', rej);
+    worker.once('exit', (code) => rej(new Error(`dynalite's worker exited with code ${code}`)));
+  });
+  if (!answer.endpoint) {
+    await worker.terminate();
+    throw new Error(`dynalite did not start: ${answer.error ?? 'no endpoint'}`);
+  }
+  return {
+    endpoint: answer.endpoint,
+    stop: async () => {
+      const stopped = new Promise((r) => worker.once('message', r));
+      worker.postMessage('stop');
+      await Promise.race([stopped, sleep(10_000)]);
+      await worker.terminate();
+    },
+  };
+}
+
 /** A function running in its worker thread. */
 export class LocalFunction {
   /** EMF metrics the function emitted, summed by name. */
@@ -163,11 +198,7 @@ export class LocalFunction {
       mappings: name === 'ingest' ? [] : mappingsOf(name, config),
     };
     const env = functionEnvironment(name, config, endpoints);
-    const workerFile = join(__dirname, 'function-worker.ts');
-    // ts-node in the worker: its module registry is its own, so the hook is registered there too.
-    const bootstrap = `require('ts-node').register({ transpileOnly: true, project: ${JSON.stringify(env.TS_NODE_PROJECT)} }); require(${JSON.stringify(workerFile)});`;
-    const worker = new Worker(bootstrap, {
-      eval: true,
+    const worker = tsWorker('function-worker.ts', {
       workerData: data,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdout: true,

@@ -13,6 +13,7 @@ import { logLevel, type Admin } from 'kafkajs';
 import { renderDebeziumPostgresConfig } from '../../lib/cdc/debezium-config';
 import { loadEnvironments, type EnvironmentConfig, windowSeconds } from '../../lib/config/platform-config';
 import { consumerGroupId } from '../../lib/events/consumer-groups';
+import { telemetryBridge } from '../../lib/iot/telemetry-bridge';
 import { AGGREGATES_INDEX_PREFIX } from '../../lib/events/search-domain';
 import { kafkaTopicConfigs } from '../../lib/topics/topic-settings';
 import { TOPIC_SPECS, topicName, type TopicId } from '../../lib/topics/topic-specs';
@@ -20,10 +21,8 @@ import { applySearchSetup } from '../../lambda/shared/search/apply';
 import { localAwsIdentity, startCdcWorker } from '../../test/engines/harness/cdc';
 import { createTemplateTopics } from '../../test/engines/harness/clients';
 import type { LocalConnect } from '../../test/engines/harness/connect';
-import { LocalDynamo } from '../../test/engines/harness/dynalite';
 import { startSessionize, type SessionizeRun } from '../../test/engines/harness/flink';
 import { LocalKafka } from '../../test/engines/harness/kafka';
-import { ensureMosquitto } from '../../test/engines/harness/mosquitto';
 import { LocalOpenSearch } from '../../test/engines/harness/opensearch';
 import { CdcDatabase } from '../../test/engines/harness/postgres';
 import { SecretsManagerStub } from '../../test/engines/harness/secrets-manager-stub';
@@ -31,8 +30,9 @@ import { SnsStandIn } from '../../test/engines/harness/sns-stand-in';
 import { startBridge, type BridgeHandle } from '../mqtt-bridge';
 import { readTopic } from '../read-topic';
 import { EventsGenerator } from './events-generator';
-import { LocalFunction, type FunctionName, type LocalEndpoints } from './functions';
+import { LocalFunction, startDynamoWorker, type FunctionName, type LocalEndpoints } from './functions';
 import { LakeWatcher, type LakeRow } from './lake';
+import { startPrivateMosquitto } from './mosquitto';
 import { removeLeftovers, RunRecorder } from './leftovers';
 import { DEFAULT_OPTIONS, type LocalOptions } from './options';
 import { OrdersGenerator } from './orders-generator';
@@ -194,6 +194,9 @@ export async function runLocal(
   let lastCounts: Record<string, number> = {};
   let lastLags: Record<string, number> = {};
 
+  let mqttUrl = '';
+  // The rule's definition with the environment's topic filter, for the bridge and the devices.
+  const bridgeDefinition = telemetryBridge({ topicFilter: config.iot.topicFilter });
   const lakeDir = join(options.dir, 'lake');
   const logDir = join(options.dir, 'logs');
 
@@ -299,16 +302,16 @@ export async function runLocal(
     const brokers = kafka.bootstrap;
     const starts: Promise<void>[] = [];
     const needDynamo = options.sources.length > 0;
-    let dynamo: LocalDynamo | undefined;
+    let dynamo: { endpoint: string } | undefined;
     if (needDynamo)
       starts.push(
         (async () => {
-          dynamo = await LocalDynamo.start([
+          const d = await startDynamoWorker([
             { name: STATE_TABLES.enrich, ordersByUser: true },
             { name: STATE_TABLES.aggregate },
             { name: STATE_TABLES.alerting },
           ]);
-          const d = dynamo;
+          dynamo = d;
           cleanups.push({ name: 'dynalite', run: () => d.stop() });
         })(),
       );
@@ -416,8 +419,12 @@ export async function runLocal(
     if (has('telemetry'))
       starts.push(
         (async () => {
-          const mqtt = await ensureMosquitto();
+          const mqtt = await startPrivateMosquitto(options.dir);
+          mqttUrl = mqtt.url;
+          cleanups.push({ name: 'Mosquitto', run: () => mqtt.stop() });
+          recorder.noteChildren();
           bridge = await startBridge({
+            definition: bridgeDefinition,
             mqttUrl: mqtt.url,
             kafkaBrokers: [brokers],
             errorDir: join(options.dir, 'iot-errors'),
@@ -429,7 +436,9 @@ export async function runLocal(
           });
           const b = bridge;
           cleanups.push({ name: 'MQTT bridge', run: () => b.stop() });
-          out.line(`MQTT bridge ${mqtt.url} -> ${topicName('telemetryRaw')} (the IoT rule's definition)`);
+          out.line(
+            `Mosquitto ${mqtt.url} (the run's own) and the MQTT bridge -> ${topicName('telemetryRaw')} (the IoT rule's definition)`,
+          );
         })(),
       );
     const settled = await Promise.allSettled(starts);
@@ -503,7 +512,8 @@ export async function runLocal(
     }
     if (has('telemetry')) {
       telemetry = new TelemetryGenerator({
-        mqttUrl: (await ensureMosquitto()).url,
+        mqttUrl,
+        definition: bridgeDefinition,
         devices: options.devices,
         rate: options.readingsRate,
         seed: options.seed,

@@ -15,8 +15,8 @@
  */
 import type { MqttClient } from 'mqtt';
 import type { TelemetryConfig } from '../../lib/config/platform-config';
-import type { TelemetryPayload } from '../../lib/iot/telemetry-bridge';
-import { localConnector, planTelemetry, type PlannedMessage } from '../device-simulator';
+import type { TelemetryBridgeDefinition, TelemetryPayload } from '../../lib/iot/telemetry-bridge';
+import { deviceTopic, localConnector, planTelemetry, type PlannedMessage } from '../device-simulator';
 import { prng } from '../prng';
 import { deriveSeed } from './stats';
 
@@ -39,6 +39,8 @@ export interface TelemetryGeneratorOptions {
   readonly hotShare: number;
   /** Device id prefix. */
   readonly prefix: string;
+  /** The bridge's definition (its topic filter names the device topics). */
+  readonly definition: TelemetryBridgeDefinition;
 }
 
 export interface TelemetryCounters {
@@ -94,7 +96,8 @@ export class TelemetryGenerator {
     );
     this.devices = Array.from({ length: options.devices }, (_, i) => {
       const id = `${options.prefix}-${String(i + 1).padStart(3, '0')}`;
-      return { id, topic: `devices/${id}/telemetry`, session: 0, queue: [], nextSessionAt: 0, lastTs: 0 };
+      const topic = deviceTopic(id, options.definition);
+      return { id, topic, session: 0, queue: [], nextSessionAt: 0, lastTs: 0 };
     });
   }
 
@@ -125,6 +128,7 @@ export class TelemetryGenerator {
       seed: deriveSeed(this.options.seed, device.id, device.session),
       startMs: device.nextSessionAt,
       intervalMs: READING_SPACING_MS,
+      definition: this.options.definition,
     });
     device.session++;
     this.counters.sessionsStarted++;
@@ -199,6 +203,7 @@ export class TelemetryGenerator {
         startMs: closingAt,
         intervalMs: READING_SPACING_MS,
         errorRate: 0,
+        definition: this.options.definition,
       });
       const message = plan![0]!;
       // The simulator adds a per-device jitter below 250 ms; the closing reading may not be later
