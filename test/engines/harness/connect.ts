@@ -11,7 +11,7 @@ import {
 import { bootstrap } from './clients';
 import { ENGINES_DIR } from './kafka';
 import { javaExecutable, resolveClasspath } from './maven';
-import { spawnJvm, stopProcess, writeLog4jConfig } from './jvm';
+import { spawnJvm, stopProcess, writeLog4jConfig, type JvmOptions } from './jvm';
 import { freePort, waitForPort } from './ports';
 
 export const CONNECT_POM_DIR = resolve(__dirname, '..', 'connect');
@@ -115,8 +115,11 @@ export class LocalConnect {
   public readonly url: string;
   public readonly logFile: string;
 
+  /** How the worker JVM was started, for {@link restart}. */
+  private spawnArgs?: { readonly args: readonly string[]; readonly options: JvmOptions };
+
   private constructor(
-    private readonly process: ChildProcess,
+    private process: ChildProcess,
     public readonly clusterId: string,
     public readonly port: number,
     public readonly dir: string,
@@ -177,20 +180,20 @@ export class LocalConnect {
       'org.apache.kafka.clients': 'WARN',
       'org.apache.kafka.common': 'WARN',
     });
-    const jvm = spawnJvm(
-      [
-        ...(options.jvmOptions ?? []),
-        '-cp',
-        classpath,
-        `-Dlog4j.configuration=file:${log4j}`,
-        'org.apache.kafka.connect.cli.ConnectDistributed',
-        propertiesFile,
-      ],
-      { heap: options.heap, env: options.env },
-    );
+    const args = [
+      ...(options.jvmOptions ?? []),
+      '-cp',
+      classpath,
+      `-Dlog4j.configuration=file:${log4j}`,
+      'org.apache.kafka.connect.cli.ConnectDistributed',
+      propertiesFile,
+    ];
+    const jvmOptions: JvmOptions = { heap: options.heap, env: options.env };
+    const jvm = spawnJvm(args, jvmOptions);
     const child = jvm.child;
     const stderr = () => jvm.stderrTail();
     const connect = new LocalConnect(child, clusterId, port, dir);
+    connect.spawnArgs = { args, options: jvmOptions };
     try {
       await waitForPort(port, 90_000, () => child.exitCode === null);
       await connect.waitUntilReady(90_000);
@@ -319,6 +322,27 @@ export class LocalConnect {
    */
   public freeze(): void {
     this.process.kill('SIGSTOP');
+  }
+
+  /**
+   * Stops the worker cleanly (SIGTERM: its tasks stop and commit their offsets) and starts it again
+   * with the same configuration, REST port and files; resolves when its REST API answers again (its
+   * connectors then resume from their committed offsets: `waitForRunning` tells when).
+   */
+  public async restart(): Promise<void> {
+    if (!this.spawnArgs) throw new Error('this worker cannot be restarted');
+    await stopProcess(this.process);
+    const jvm = spawnJvm(this.spawnArgs.args, this.spawnArgs.options);
+    this.process = jvm.child;
+    const child = jvm.child;
+    try {
+      await waitForPort(this.port, 90_000, () => child.exitCode === null);
+      await this.waitUntilReady(90_000);
+    } catch (err) {
+      throw new Error(
+        `Kafka Connect did not start again: ${(err as Error).message}\n${jvm.stderrTail()}\nlog: ${this.logFile}`,
+      );
+    }
   }
 
   /**

@@ -39,8 +39,12 @@ export class LocalKafka {
   public saslBootstrap?: string;
   public readonly logFile: string;
 
+  /** The `java` arguments of the broker, for {@link restart}. */
+  private jvmArgs: readonly string[] = [];
+  private heap: string | undefined;
+
   private constructor(
-    private readonly process: ChildProcess,
+    private process: ChildProcess,
     public readonly port: number,
     public readonly dir: string,
   ) {
@@ -121,6 +125,8 @@ export class LocalKafka {
     const jvmProcess = spawnJvm([...jvm, 'kafka.Kafka', propertiesFile], { heap: options.heap });
     const child = jvmProcess.child;
     const kafka = new LocalKafka(child, port, dir);
+    kafka.jvmArgs = [...jvm, 'kafka.Kafka', propertiesFile];
+    kafka.heap = options.heap;
     if (scramPort) kafka.saslBootstrap = `127.0.0.1:${scramPort}`;
     try {
       await waitForPort(port, 60_000, () => child.exitCode === null);
@@ -174,6 +180,26 @@ export class LocalKafka {
   /** What the broker logged after `mark` (from {@link logMark}). */
   public logSince(mark: number): string {
     return existsSync(this.logFile) ? readFileSync(this.logFile).subarray(mark).toString('utf8') : '';
+  }
+
+  /**
+   * Stops the broker cleanly (SIGTERM, as a rolling restart does) and starts it again on the same
+   * data, listeners and ports (the storage stays formatted); resolves when it accepts clients again.
+   * Clients keep their bootstrap address. Also starts a broker that was stopped with `keepFiles`.
+   */
+  public async restart(): Promise<void> {
+    await stopProcess(this.process);
+    const jvmProcess = spawnJvm(this.jvmArgs, { heap: this.heap });
+    this.process = jvmProcess.child;
+    const child = jvmProcess.child;
+    try {
+      await waitForPort(this.port, 60_000, () => child.exitCode === null);
+      await this.waitUntilReady();
+    } catch (err) {
+      throw new Error(
+        `Kafka did not start again: ${(err as Error).message}\n${jvmProcess.stderrTail()}\nlog: ${this.logFile}`,
+      );
+    }
   }
 
   /** Stops the broker cleanly (SIGTERM, then SIGKILL after 30 s) and removes its files. */
