@@ -3,8 +3,7 @@
  * The Kafka client and its idempotent producer are created once per container and reused.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import type { Producer } from 'kafkajs';
-import { createKafka, createProducer, kafkaAuthFrom } from '../shared/kafka-client';
+import { createKafka, createProducer, kafkaAuthFrom, producerCache } from '../shared/kafka-client';
 import { logger } from '../shared/powertools';
 import { ingest } from './ingest';
 
@@ -19,25 +18,17 @@ const MAX_BATCH_SIZE = Number(required('MAX_BATCH_SIZE'));
 /** The topic's max.message.bytes, from the catalog. */
 const MAX_MESSAGE_BYTES = Number(required('MAX_MESSAGE_BYTES'));
 
-let producer: Promise<Producer> | undefined;
-
-function connectedProducer(): Promise<Producer> {
-  producer ??= (async () => {
-    const kafka = createKafka({
+/** Connected only when a valid request has something to send; replaced when it became unusable. */
+const producers = producerCache(() =>
+  createProducer(
+    createKafka({
       brokers: required('BOOTSTRAP_BROKERS'),
       auth: kafkaAuthFrom(process.env.KAFKA_AUTH),
       region: process.env.AWS_REGION,
       clientId: 'ingest',
-    });
-    const p = createProducer(kafka);
-    await p.connect();
-    return p;
-  })().catch((err: unknown) => {
-    producer = undefined; // the next invocation tries again
-    throw err;
-  });
-  return producer;
-}
+    }),
+  ),
+);
 
 export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const body =
@@ -45,7 +36,7 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
   let result;
   try {
     result = await ingest(body, {
-      producer: connectedProducer, // connected only when a valid request has something to send
+      producer: producers.get, // connected only when a valid request has something to send
       topic: TOPIC,
       maxBatchSize: MAX_BATCH_SIZE,
       maxMessageBytes: MAX_MESSAGE_BYTES,
@@ -79,7 +70,5 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
 
 /** Tests and local tools close the shared producer with this. */
 export async function closeProducer(): Promise<void> {
-  const p = producer;
-  producer = undefined;
-  if (p) await (await p).disconnect();
+  await producers.close();
 }

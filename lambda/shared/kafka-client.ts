@@ -80,6 +80,80 @@ export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({ ...PRODUCER_CONFIG, retry: { ...PRODUCER_CONFIG.retry } });
 }
 
+/**
+ * Protocol errors after which an idempotent kafkajs producer stays unusable: kafkajs advances a
+ * partition's sequence number for a batch whose write it could not confirm (a broker restart in
+ * the middle of a send), the broker then refuses every later batch of that producer id with
+ * OUT_OF_ORDER_SEQUENCE_NUMBER, and kafkajs never resets it. Only a new producer (a new producer
+ * id, sequence numbers from 0) writes again.
+ */
+const UNUSABLE_PRODUCER_ERRORS: ReadonlySet<string> = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_PRODUCER_ID_MAPPING',
+]);
+
+/** Whether a send failed so that its producer must be replaced (the error or one it wraps). */
+export function needsNewProducer(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const { type, originalError, cause } = e as { type?: unknown; originalError?: unknown; cause?: unknown };
+    if (typeof type === 'string' && UNUSABLE_PRODUCER_ERRORS.has(type)) return true;
+    e = originalError ?? cause;
+  }
+  return false;
+}
+
+/**
+ * One producer per container, connected on first use; a failed connect is tried again on the next
+ * call, and a producer whose send failed with {@link needsNewProducer} is dropped (disconnected in
+ * the background), so that the next call connects a new one. The failed send still throws: its
+ * caller answers or retries as for any unconfirmed write.
+ */
+export function producerCache(create: () => Producer): {
+  /** The connected producer. */
+  readonly get: () => Promise<Producer>;
+  /** Disconnects it (tests and local tools); the next `get` connects a new one. */
+  readonly close: () => Promise<void>;
+} {
+  let current: Promise<Producer> | undefined;
+  const connect = async (): Promise<Producer> => {
+    const p = create();
+    await p.connect();
+    const send = p.send.bind(p);
+    p.send = async (record) => {
+      try {
+        return await send(record);
+      } catch (err) {
+        if (needsNewProducer(err) && current === connecting) {
+          current = undefined;
+          void p.disconnect().catch(() => undefined);
+        }
+        throw err;
+      }
+    };
+    return p;
+  };
+  let connecting: Promise<Producer> | undefined;
+  return {
+    get: () => {
+      if (!current) {
+        connecting = connect().catch((err: unknown) => {
+          current = undefined; // the next call connects again
+          throw err;
+        });
+        current = connecting;
+      }
+      return current;
+    },
+    close: async () => {
+      const p = current;
+      current = undefined;
+      if (p) await (await p).disconnect();
+    },
+  };
+}
+
 /** Reads `KAFKA_AUTH`, accepting only the known modes. */
 export function kafkaAuthFrom(value: string | undefined): KafkaAuth {
   if (value === 'iam' || value === 'none') return value;

@@ -3,13 +3,15 @@
  * MSK IAM token, byte for byte the one AWS's signer (aws-msk-iam-sasl-signer-js) builds.
  */
 import { generateAuthTokenFromCredentialsProvider } from 'aws-msk-iam-sasl-signer-js';
-import { Kafka } from 'kafkajs';
+import { Kafka, KafkaJSNonRetriableError, KafkaJSProtocolError, type Producer } from 'kafkajs';
 import {
   createProducer,
   kafkaAuthFrom,
   kafkaConfig,
+  needsNewProducer,
   PRODUCE_ACKS,
   PRODUCER_CONFIG,
+  producerCache,
 } from '../../lambda/shared/kafka-client';
 import { credentialsFromEnvironment, mskIamToken } from '../../lambda/shared/msk-iam-token';
 
@@ -43,6 +45,58 @@ describe('the platform producer', () => {
   test('the settings object cannot be changed at run time', () => {
     expect(Object.isFrozen(PRODUCER_CONFIG)).toBe(true);
     expect(Object.isFrozen(PRODUCER_CONFIG.retry)).toBe(true);
+  });
+});
+
+describe('the container producer after a broker restart', () => {
+  const protocolError = (type: string): KafkaJSProtocolError =>
+    Object.assign(new KafkaJSProtocolError(type), { type });
+  /** As kafkajs' retrier rejects a send whose error is not retriable. */
+  const wrapped = (e: Error): KafkaJSNonRetriableError =>
+    Object.assign(new KafkaJSNonRetriableError(e), { cause: e });
+
+  test('an out-of-order sequence number or a lost producer id, bare or wrapped, needs a new producer', () => {
+    for (const type of [
+      'OUT_OF_ORDER_SEQUENCE_NUMBER',
+      'UNKNOWN_PRODUCER_ID',
+      'INVALID_PRODUCER_EPOCH',
+      'INVALID_PRODUCER_ID_MAPPING',
+    ]) {
+      expect(needsNewProducer(protocolError(type))).toBe(true);
+      expect(needsNewProducer(wrapped(protocolError(type)))).toBe(true);
+    }
+    expect(needsNewProducer(protocolError('NOT_LEADER_OR_FOLLOWER'))).toBe(false);
+    expect(needsNewProducer(new Error('Connection error: connect ECONNREFUSED'))).toBe(false);
+    expect(needsNewProducer(undefined)).toBe(false);
+  });
+
+  test('the cache replaces a producer whose send failed so, and keeps it after any other failure', async () => {
+    const made: { connects: number; disconnects: number; failWith?: Error }[] = [];
+    const cache = producerCache(() => {
+      const state: (typeof made)[number] = { connects: 0, disconnects: 0 };
+      made.push(state);
+      const fake = {
+        connect: () => Promise.resolve(void state.connects++),
+        disconnect: () => Promise.resolve(void state.disconnects++),
+        send: () => (state.failWith ? Promise.reject(state.failWith) : Promise.resolve([])),
+      };
+      return fake as unknown as Producer;
+    });
+    const first = await cache.get();
+    expect(await cache.get()).toBe(first);
+    made[0]!.failWith = protocolError('NOT_LEADER_OR_FOLLOWER');
+    await expect(first.send({ topic: 't', messages: [] })).rejects.toThrow();
+    expect(await cache.get()).toBe(first);
+    made[0]!.failWith = wrapped(protocolError('OUT_OF_ORDER_SEQUENCE_NUMBER'));
+    await expect(first.send({ topic: 't', messages: [] })).rejects.toThrow();
+    const second = await cache.get();
+    expect(second).not.toBe(first);
+    expect(made.map((m) => [m.connects, m.disconnects])).toEqual([
+      [1, 1],
+      [1, 0],
+    ]);
+    await cache.close();
+    expect(made[1]!.disconnects).toBe(1);
   });
 });
 

@@ -11,7 +11,7 @@ import type { ConsumerRecords, MSKEvent as PowertoolsMskEvent } from '@aws-lambd
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { IHeaders, Message, Producer } from 'kafkajs';
-import { createKafka, createProducer, kafkaAuthFrom, PRODUCE_ACKS } from '../kafka-client';
+import { createKafka, createProducer, kafkaAuthFrom, PRODUCE_ACKS, producerCache } from '../kafka-client';
 import { logger as defaultLogger, metrics as defaultMetrics, tracer } from '../powertools';
 import { fromEventHeaders, type MSKEvent, type MSKRecord } from './msk-event';
 import type {
@@ -473,7 +473,6 @@ export function consumerHandlerFromEnvironment(
 ): (event: MSKEvent, context?: Context) => Promise<void> {
   let handler: ((event: MSKEvent, context?: Context) => Promise<void>) | undefined;
   let definitionName = '';
-  let producer: Promise<Producer> | undefined;
 
   function build(): (event: MSKEvent, context?: Context) => Promise<void> {
     const budgetSeconds = Number(required(env, 'RETRY_BUDGET_SECONDS'));
@@ -499,25 +498,17 @@ export function consumerHandlerFromEnvironment(
     }
     definitionName = definition.name;
     defaultLogger.appendKeys({ consumer: definition.name });
-    const connected = (): Promise<Producer> => {
-      producer ??= (async () => {
-        const p = createProducer(
-          createKafka({
-            brokers: consumerEnv.BOOTSTRAP_BROKERS,
-            auth: kafkaAuthFrom(consumerEnv.KAFKA_AUTH),
-            region: consumerEnv.AWS_REGION,
-            clientId: definition.name,
-          }),
-        );
-        await p.connect();
-        return p;
-      })().catch((err: unknown) => {
-        producer = undefined; // the next attempt connects again
-        throw err;
-      });
-      return producer;
-    };
-    return createMskHandler(definition, { producer: connected, retryBudgetMs: budgetSeconds * 1_000 });
+    const producers = producerCache(() =>
+      createProducer(
+        createKafka({
+          brokers: consumerEnv.BOOTSTRAP_BROKERS,
+          auth: kafkaAuthFrom(consumerEnv.KAFKA_AUTH),
+          region: consumerEnv.AWS_REGION,
+          clientId: definition.name,
+        }),
+      ),
+    );
+    return createMskHandler(definition, { producer: producers.get, retryBudgetMs: budgetSeconds * 1_000 });
   }
 
   return async (event: MSKEvent, context?: Context): Promise<void> => {
