@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
-import { kafkaClient } from './clients';
+import { kafkaClient, waitForLeaders } from './clients';
 import { javaExecutable, resolveClasspath } from './maven';
 import { spawnJvm, stopProcess, writeLog4jConfig } from './jvm';
 import { freePort, waitForPort } from './ports';
@@ -184,7 +184,8 @@ export class LocalKafka {
 
   /**
    * Stops the broker cleanly (SIGTERM, as a rolling restart does) and starts it again on the same
-   * data, listeners and ports (the storage stays formatted); resolves when it accepts clients again.
+   * data, listeners and ports (the storage stays formatted); resolves when every partition has its
+   * leader again.
    * Clients keep their bootstrap address. Also starts a broker that was stopped with `keepFiles`.
    */
   public async restart(): Promise<void> {
@@ -195,6 +196,15 @@ export class LocalKafka {
     try {
       await waitForPort(this.port, 60_000, () => child.exitCode === null);
       await this.waitUntilReady();
+      // Leadership comes back partition by partition after the broker registers: until then its
+      // clients get NOT_LEADER_OR_FOLLOWER.
+      const admin = this.admin();
+      await admin.connect();
+      try {
+        await waitForLeaders(admin, await admin.listTopics(), 60_000);
+      } finally {
+        await admin.disconnect();
+      }
     } catch (err) {
       throw new Error(
         `Kafka did not start again: ${(err as Error).message}\n${jvmProcess.stderrTail()}\nlog: ${this.logFile}`,
