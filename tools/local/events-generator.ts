@@ -18,6 +18,11 @@ const COUNTRIES = ['DE', 'FR', 'GB', 'US', 'NL', 'ES'] as const;
 const CURRENCIES = ['EUR', 'EUR', 'USD', 'GBP'] as const;
 /** Requests per second at most: events are batched per tick. */
 const TICK_MS = 200;
+/**
+ * How often a request answered 503 is sent again (the same events, 1 s apart, as the ingest API's
+ * `retry-after` asks): an app client that follows the contract loses nothing while Kafka is away.
+ */
+const MAX_RETRIES = 300;
 
 export interface EventsGeneratorOptions {
   readonly ingest: LocalFunction;
@@ -31,6 +36,8 @@ export interface EventsGeneratorOptions {
   readonly probeWindow: string;
   /** One probe per this many ms; 0: none. */
   readonly probeIntervalMs: number;
+  /** Events per request at most (the ingest API's `maxBatchSize`): a tick's events go in several requests. */
+  readonly maxBatchSize: number;
 }
 
 export interface EventsCounters {
@@ -41,6 +48,8 @@ export interface EventsCounters {
   /** Events of requests answered otherwise (400, 413, 503), by status. */
   refused: Record<string, number>;
   requests: number;
+  /** Requests sent again after a 503 (each counted in `requests` once). */
+  retries: number;
   probesSent: number;
   probesSeen: number;
 }
@@ -57,6 +66,7 @@ export class EventsGenerator {
     accepted: 0,
     refused: {},
     requests: 0,
+    retries: 0,
     probesSent: 0,
     probesSeen: 0,
   };
@@ -143,7 +153,9 @@ export class EventsGenerator {
           this.options.probeIntervalMs > 0 && now - this.lastProbeAt >= this.options.probeIntervalMs;
         const events = Array.from({ length: count }, (_, i) => this.event(now, probe && i === 0));
         if (probe) this.lastProbeAt = now;
-        await this.send(events, probe ? events[0] : undefined);
+        const max = this.options.maxBatchSize;
+        for (let i = 0; i < events.length; i += max)
+          await this.send(events.slice(i, i + max), probe && i === 0 ? events[0] : undefined);
       }
       await sleep(Math.max(0, TICK_MS - (Date.now() - now)));
     }
@@ -153,12 +165,18 @@ export class EventsGenerator {
     const sentAt = Date.now();
     this.counters.sent += events.length;
     this.counters.requests++;
+    const body = JSON.stringify({ events });
     let status = 'error';
-    try {
-      const answer = await this.options.ingest.invoke(JSON.stringify({ events }));
-      status = String(answer.statusCode);
-    } catch {
-      status = 'invoke_failed';
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const answer = await this.options.ingest.invoke(body);
+        status = String(answer.statusCode);
+      } catch {
+        status = 'invoke_failed';
+      }
+      if (status !== '503' || attempt >= MAX_RETRIES) break;
+      this.counters.retries++;
+      await sleep(1000);
     }
     if (status === '202') {
       this.counters.accepted += events.length;

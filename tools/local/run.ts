@@ -498,6 +498,7 @@ export async function runLocal(
         opensearchUrl: search!.url,
         probeWindow: [...config.events.windows].sort((a, b) => windowSeconds(a)! - windowSeconds(b)!)[0]!,
         probeIntervalMs: config.events.dimensions.includes('type') ? options.probeIntervalMs : 0,
+        maxBatchSize: config.ingest.maxBatchSize,
       });
       events.start();
     }
@@ -675,7 +676,14 @@ export async function runLocal(
           events.counters.sent,
           { accepted: events.counters.accepted, refused },
           0,
-          refused > 0 ? `refused by status: ${JSON.stringify(events.counters.refused)}` : undefined,
+          [
+            refused > 0 ? `refused by status: ${JSON.stringify(events.counters.refused)}` : '',
+            events.counters.retries > 0
+              ? `${events.counters.retries} requests sent again after a 503 (the same events)`
+              : '',
+          ]
+            .filter(Boolean)
+            .join('; ') || undefined,
         ),
       );
       steps.push(
