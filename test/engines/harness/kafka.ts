@@ -201,7 +201,21 @@ export class LocalKafka {
       const admin = this.admin();
       await admin.connect();
       try {
-        await waitForLeaders(admin, await admin.listTopics(), 60_000);
+        const topics = await admin.listTopics();
+        await waitForLeaders(admin, topics, 60_000);
+        // The metadata names the leader before it serves its partitions: ask each one for offsets.
+        const deadline = Date.now() + 60_000;
+        for (const topic of topics) {
+          for (;;) {
+            try {
+              await admin.fetchTopicOffsets(topic);
+              break;
+            } catch (err) {
+              if (Date.now() > deadline) throw err;
+              await new Promise((r) => setTimeout(r, 200));
+            }
+          }
+        }
       } finally {
         await admin.disconnect();
       }
