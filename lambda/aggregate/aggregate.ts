@@ -321,6 +321,8 @@ export function createAggregateConsumer(options: AggregateConsumerOptions): Cons
     );
     if (emitted.length > 0) context.count('WindowsEmitted', await produceLatest(emitted, context));
     context.count('EventsCounted', applied.length);
+    // Seen before and already counted (a producer's retry, a redelivery, a replay): skipped.
+    if (usable.length > applied.length) context.count('DuplicateEvents', usable.length - applied.length);
 
     // Every record of the batch is applied or dead-lettered: its range is processed.
     if (stop < 0) await progress.append(topic, partition, [context.range.first, context.range.last]);

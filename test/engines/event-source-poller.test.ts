@@ -124,6 +124,8 @@ test('the handler gets the MSK event shape, in batches of at most batchSize, and
     invocations: received.length,
     failures: 0,
     onFailureBatches: 0,
+    redelivered: 0,
+    retried: 0,
   });
   for (const event of received) {
     expect({ ...event, records: undefined }).toEqual({
@@ -226,6 +228,8 @@ test('a batch that keeps failing is invoked 1 + retryAttempts times, then writte
     invocations: 3,
     failures: 3,
     onFailureBatches: 1,
+    redelivered: 0,
+    retried: 2,
   });
 
   const [message] = await consumeRecords(ON_FAILURE, 1);

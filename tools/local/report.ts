@@ -34,7 +34,13 @@ export interface StepBalance {
   /** What the step passed on or applied, by kind. */
   readonly outputs: Readonly<Record<string, number>>;
   readonly deadLettered: number;
-  /** input === sum(outputs) + deadLettered */
+  /**
+   * Records the step's consumer was handed again (at least once: a commit lost to a broker restart,
+   * a rebalance, a retried invocation). The handler sees them again, so they are in its outputs
+   * (mostly as duplicates dropped or older changes skipped) but not in `input`.
+   */
+  readonly redelivered?: number;
+  /** input + redelivered === sum(outputs) + deadLettered */
   readonly balanced: boolean;
   /** How the numbers were obtained, or why they cannot balance. */
   readonly note?: string;
@@ -83,6 +89,7 @@ export function balance(
   outputs: Record<string, number>,
   deadLettered: number,
   note?: string,
+  redelivered = 0,
 ): StepBalance {
   const out = Object.values(outputs).reduce((a, b) => a + b, 0);
   return {
@@ -90,7 +97,8 @@ export function balance(
     input,
     outputs,
     deadLettered,
-    balanced: input === out + deadLettered,
+    ...(redelivered > 0 ? { redelivered } : {}),
+    balanced: input + redelivered === out + deadLettered,
     ...(note ? { note } : {}),
   };
 }
@@ -155,17 +163,19 @@ export function formatReport(r: LocalReport): string[] {
   lines.push('sinks:');
   for (const [sink, n] of Object.entries(r.sinks))
     lines.push(`  ${pad(sink, 34)} ${typeof n === 'number' ? num(n) : n}`);
-  lines.push('balance per step (in = out + dead-lettered):');
+  lines.push('balance per step (in [+ delivered again] = out + dead-lettered):');
   for (const s of r.steps) {
     const outs = Object.entries(s.outputs)
       .map(([k, v]) => `${k} ${num(v)}`)
       .join(' + ');
     const out = Object.values(s.outputs).reduce((a, b) => a + b, 0);
+    const again = s.redelivered ?? 0;
     const verdict = s.balanced
       ? 'ok'
-      : `MISMATCH: ${num(s.input)} in, ${num(out + s.deadLettered)} accounted for`;
+      : `MISMATCH: ${num(s.input + again)} in, ${num(out + s.deadLettered)} accounted for`;
+    const input = again > 0 ? `${num(s.input)} + ${num(again)} delivered again` : num(s.input);
     lines.push(
-      `  ${pad(s.step, 34)} ${num(s.input)} = ${outs || '0'} + dead-lettered ${num(s.deadLettered)}  ${verdict}`,
+      `  ${pad(s.step, 34)} ${input} = ${outs || '0'} + dead-lettered ${num(s.deadLettered)}  ${verdict}`,
     );
     if (s.note) lines.push(`  ${pad('', 34)} (${s.note})`);
   }

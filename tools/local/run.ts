@@ -21,6 +21,7 @@ import { applySearchSetup } from '../../lambda/shared/search/apply';
 import { localAwsIdentity, startCdcWorker } from '../../test/engines/harness/cdc';
 import { createTemplateTopics } from '../../test/engines/harness/clients';
 import type { LocalConnect } from '../../test/engines/harness/connect';
+import type { PollerCounters } from '../../test/engines/harness/event-source-poller';
 import { startSessionize, type SessionizeRun } from '../../test/engines/harness/flink';
 import { LocalKafka } from '../../test/engines/harness/kafka';
 import { LocalOpenSearch } from '../../test/engines/harness/opensearch';
@@ -663,6 +664,18 @@ export async function runLocal(
       return by;
     };
     const metrics = (name: FunctionName): Record<string, number> => functions.get(name)?.metrics ?? {};
+    // Records each mapping handed its function again (by source topic): in the function's outputs,
+    // not in the topic's count.
+    const again: Record<string, number> = {};
+    for (const fn of functions.values()) {
+      const pollers = await fn.pollerCounters().catch(() => ({}) as Record<string, PollerCounters>);
+      for (const [topic, p] of Object.entries(pollers))
+        again[topic] = (again[topic] ?? 0) + p.redelivered + p.retried;
+    }
+    const againNote = (id: TopicId): string =>
+      (again[topicName(id)] ?? 0) > 0
+        ? `; ${again[topicName(id)]} handed to the function again (at least once: a commit lost to a restart, or a retried invocation)`
+        : '';
     const steps: StepBalance[] = [];
     const sinks: Record<string, number | string> = {};
     const latencyNotes: string[] = [];
@@ -704,7 +717,8 @@ export async function runLocal(
           c('eventsUser'),
           { enriched: enrich.EventsEnriched ?? 0, 'duplicates dropped': enrich.DuplicateEvents ?? 0 },
           enrichDlq[topicName('eventsUser')] ?? 0,
-          `${topicName('eventsEnriched')} holds ${c('eventsEnriched')}`,
+          `${topicName('eventsEnriched')} holds ${c('eventsEnriched')}${againNote('eventsUser')}`,
+          again[topicName('eventsUser')],
         ),
       );
     }
@@ -730,6 +744,8 @@ export async function runLocal(
             tombstones: (enrich.TombstonesApplied ?? 0) + (enrich.TombstonesSkipped ?? 0),
           },
           enrichDlq[topicName('cdcOrders')] ?? 0,
+          againNote('cdcOrders').slice(2) || undefined,
+          again[topicName('cdcOrders')],
         ),
       );
     }
@@ -744,9 +760,10 @@ export async function runLocal(
         balance(
           `aggregate: ${topicName('eventsEnriched')}`,
           c('eventsEnriched'),
-          { counted: aggregate.EventsCounted ?? 0 },
+          { counted: aggregate.EventsCounted ?? 0, 'duplicates skipped': aggregate.DuplicateEvents ?? 0 },
           Object.values(aggDlq).reduce((a, b) => a + b, 0),
-          `${aggregate.WindowsEmitted ?? 0} window versions emitted, ${aggregate.LateEvents ?? 0} window contributions too late for a closed window; a duplicate eventId has no metric of its own (the generators send none)`,
+          `${aggregate.WindowsEmitted ?? 0} window versions emitted, ${aggregate.LateEvents ?? 0} window contributions too late for a closed window${againNote('eventsEnriched')}`,
+          again[topicName('eventsEnriched')],
         ),
       );
       const aggregates = await read(topicName('eventsAggregates'));
@@ -828,7 +845,8 @@ export async function runLocal(
             'duplicates dropped': alerting.AlertsDuplicate ?? 0,
           },
           c('dlqAlerting'),
-          `the SNS stand-in received ${sns?.published.length ?? 0}`,
+          `the SNS stand-in received ${sns?.published.length ?? 0}${againNote('telemetryAlerts')}`,
+          again[topicName('telemetryAlerts')],
         ),
       );
       sinks['lake sessions'] = lakeRows.length;

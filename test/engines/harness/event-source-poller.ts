@@ -60,6 +60,14 @@ export interface PollerCounters {
   failures: number;
   /** Batches written to the on-failure topic. */
   onFailureBatches: number;
+  /**
+   * Records handed to the handler again in a later batch: at or below the highest offset already
+   * delivered on their partition (a commit lost to a broker restart, or a rebalance). At least once,
+   * as the Lambda mapping; the handlers' dedupe absorbs them.
+   */
+  redelivered: number;
+  /** Records handed to the handler again by the retry of a failed invocation (same batch). */
+  retried: number;
 }
 
 interface Pending {
@@ -77,7 +85,11 @@ export class EventSourcePoller {
     invocations: 0,
     failures: 0,
     onFailureBatches: 0,
+    redelivered: 0,
+    retried: 0,
   };
+  /** The highest offset delivered so far, per partition. */
+  private readonly delivered = new Map<number, number>();
   /** Every event given to the handler, in order (for assertions on the shape). */
   public readonly events: MSKEvent[] = [];
 
@@ -228,10 +240,16 @@ export class EventSourcePoller {
     const event = this.eventOf(taken);
     this.counters.batches++;
     this.counters.records += taken.length;
+    for (const { partition, message } of taken) {
+      const offset = Number(message.offset);
+      if (offset <= (this.delivered.get(partition) ?? -1)) this.counters.redelivered++;
+      else this.delivered.set(partition, offset);
+    }
     let requestId = '';
     for (let attempt = 0; ; attempt++) {
       requestId = randomUUID();
       this.counters.invocations++;
+      if (attempt > 0) this.counters.retried += taken.length;
       this.events.push(event);
       try {
         await this.options.handler(JSON.parse(JSON.stringify(event)) as MSKEvent, this.context(requestId));
