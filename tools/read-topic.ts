@@ -85,19 +85,19 @@ export async function readTopic(options: ReadTopicOptions): Promise<TopicRecord[
   if (options.max === 0) stop();
 
   const admin = kafka.admin();
-  await admin.connect();
   /** With toEnd: the partitions not yet read to their end, and that end. */
   const pending = new Map<number, number>();
-  if (options.toEnd) {
-    if (options.fromBeginning) {
-      for (const p of await admin.fetchTopicOffsets(options.topic)) {
-        if (Number(p.high) > Number(p.low)) pending.set(p.partition, Number(p.high));
-      }
-    }
-    if (pending.size === 0) stop();
-  }
-  await consumer.connect();
   try {
+    await admin.connect();
+    if (options.toEnd) {
+      if (options.fromBeginning) {
+        for (const p of await admin.fetchTopicOffsets(options.topic)) {
+          if (Number(p.high) > Number(p.low)) pending.set(p.partition, Number(p.high));
+        }
+      }
+      if (pending.size === 0) stop();
+    }
+    await consumer.connect();
     await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning ?? false });
     await consumer.run({
       autoCommit: false,
@@ -131,11 +131,12 @@ export async function readTopic(options: ReadTopicOptions): Promise<TopicRecord[
     });
     await stopped;
   } finally {
+    // Also when connecting or reading the offsets failed: no connection, timer or listener is left.
     for (const timer of timers) clearTimeout(timer);
     options.signal?.removeEventListener('abort', stop);
-    await consumer.disconnect();
+    await consumer.disconnect().catch(() => undefined);
     await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
+    await admin.disconnect().catch(() => undefined);
   }
   return records;
 }

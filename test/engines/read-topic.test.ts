@@ -1,12 +1,14 @@
 /**
  * `npm run topic:read` (tools/read-topic.ts) against the broker of global-setup.ts: the command
  * prints partition, offset, key, headers and value of each record, stops after `--max`, and leaves
- * no consumer group behind.
+ * no consumer group behind; as a library, a failed read leaves nothing open.
  */
 import { execFile } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Admin } from 'kafkajs';
+import { readTopic } from '../../tools/read-topic';
 import { bootstrap, connectAdmin, deleteTopicsAndWait, kafkaClient } from './harness/clients';
 
 const TOPIC = 'probe.read-topic';
@@ -118,4 +120,27 @@ test('a missing --topic is a usage error', async () => {
     code: 2,
     stderr: expect.stringContaining('usage: read-topic --topic NAME'),
   });
+});
+
+test('reading a topic that does not exist rejects and leaves no connection, timer or abort listener behind', async () => {
+  const signal = new AbortController().signal;
+  const resources = (): Record<string, number> => {
+    const by: Record<string, number> = {};
+    for (const r of process.getActiveResourcesInfo()) by[r] = (by[r] ?? 0) + 1;
+    return { TCPWrap: by.TCPWrap ?? 0, Timeout: by.Timeout ?? 0 };
+  };
+  const before = resources();
+  await expect(
+    readTopic({
+      brokers: [bootstrap()],
+      topic: 'probe.read-topic-missing',
+      fromBeginning: true,
+      toEnd: true,
+      timeoutMs: 600_000,
+      signal,
+    }),
+  ).rejects.toThrow(/topic|partition/i);
+  await new Promise((r) => setTimeout(r, 500));
+  expect(resources()).toEqual(before);
+  expect(getEventListeners(signal, 'abort')).toEqual([]);
 });
