@@ -22,7 +22,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ENGINES_DIR } from '../test/engines/harness/kafka';
 import { parseLocalArgs, USAGE, type LocalOptions } from '../tools/local/options';
-import { formatReport, type LocalReport } from '../tools/local/report';
+import { formatMapping, formatReport, type LocalReport } from '../tools/local/report';
 import { loadLocalConfig, runLocal } from '../tools/local/run';
 import type { Percentiles } from '../tools/local/stats';
 
@@ -100,6 +100,8 @@ function summary(report: LocalReport, opts: LocalOptions): string[] {
   lines.push(
     `  ${'whole pipeline: source records to sinks'.padEnd(36)} ${String(offered).padStart(8)}  ${rate(offered, through).padStart(8)}/s (all consumed and balanced: ${report.drained && report.balanced ? 'yes' : 'NO'})`,
   );
+  lines.push('consumer mappings (a function busy near 100% of the run cannot keep up: its lag grows):');
+  for (const m of report.mappings) lines.push(`  ${formatMapping(m, through)}`);
   lines.push('end-to-end latency:');
   lines.push(percentileLine('app event -> aggregate in OpenSearch', report.latency.appEventToOpenSearch));
   lines.push(percentileLine('telemetry -> session in the lake', report.latency.telemetryToLake));

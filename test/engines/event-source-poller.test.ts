@@ -126,6 +126,7 @@ test('the handler gets the MSK event shape, in batches of at most batchSize, and
     onFailureBatches: 0,
     redelivered: 0,
     retried: 0,
+    handlerMs: expect.any(Number),
   });
   for (const event of received) {
     expect({ ...event, records: undefined }).toEqual({
@@ -230,6 +231,7 @@ test('a batch that keeps failing is invoked 1 + retryAttempts times, then writte
     onFailureBatches: 1,
     redelivered: 0,
     retried: 2,
+    handlerMs: expect.any(Number),
   });
 
   const [message] = await consumeRecords(ON_FAILURE, 1);

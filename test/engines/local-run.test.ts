@@ -271,18 +271,12 @@ async function observedRun(
   const faults: string[] = [];
   const started = Date.now();
   const stamp = (s: string): string => `${((Date.now() - started) / 1000).toFixed(1)} s ${s}`;
-  // The run starts a Mosquitto of its own and names it in its log before the devices connect: the
-  // test subscribes there.
-  let watching: Promise<DeviceWatch> | undefined;
+  // The run starts a Mosquitto of its own: the test subscribes there before the devices connect.
+  let watching: DeviceWatch | undefined;
   const onLine = (l: string): void => {
     lines.push(stamp(l));
     // Live, for a run that hangs or a CI log (jest prints console output only after the file).
     process.stderr.write(`[local-run ${name}] ${stamp(l)}\n`);
-    const url = /^Mosquitto (mqtt:\/\/\S+)/.exec(l)?.[1];
-    if (url && !watching) {
-      watching = watchDevices(url);
-      watching.catch(() => undefined);
-    }
   };
   let engines: LocalEngines | undefined;
   const keptDirs: string[] = [];
@@ -291,10 +285,12 @@ async function observedRun(
       { ...RUN, ...overrides, dir },
       {
         output: { line: onLine, progress: () => undefined },
+        beforeGenerators: async (e) => {
+          if (!e.mqttUrl) throw new Error('the run has no Mosquitto of its own');
+          watching = await watchDevices(e.mqttUrl);
+        },
         whileRunning: async (e) => {
           engines = e;
-          if (!watching) throw new Error('the run named no Mosquitto of its own');
-          await watching;
           if (fault)
             await fault(e, (s) => {
               faults.push(stamp(s));
@@ -304,7 +300,7 @@ async function observedRun(
       },
     );
     for (const w of report.whereToLook) if (w.startsWith('kept: ')) keptDirs.push(resolve(w.slice(6)));
-    const devices = await watching;
+    const devices = watching;
     const log = [...lines, ...faults, ...formatReport(report)];
     if (!engines || !devices) throw new Error(`the run never ran its generators:\n${log.join('\n')}`);
     // The run stopped everything and kept its files: the broker and the node come back on them.
@@ -350,7 +346,7 @@ async function observedRun(
       faults,
     };
   } finally {
-    await watching?.then((d) => d.close()).catch(() => undefined);
+    await watching?.close().catch(() => undefined);
     await engines?.kafka.stop({ keepFiles: true });
     await engines?.opensearch?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -591,8 +587,9 @@ async function waitForRecords(
 }
 
 test('the broker, then Kafka Connect, restarted mid-run: the run completes, nothing lost, nothing counted twice', async () => {
-  // Longer than the faults take (about 40 s here), so that the generators stop on plan: the device
-  // clocks run ahead of the wall clock for the planned duration only.
+  // Longer than the faults take (about 30 to 40 s here), so that every source flows at full rate
+  // through both restarts (past its plan a run goes on, but its device clocks slow to the wall
+  // clock's pace and readings trickle).
   const o = await observedRun('fault', { durationSeconds: 75 }, async (engines, note) => {
     // Mid-run: all three sources flowing.
     const before = await waitForRecords(engines.kafka, { eventsUser: 60, cdcOrders: 10, telemetryRaw: 20 });

@@ -2,7 +2,7 @@
  * The local run's step balance: in (+ what the consumer was handed again) = out + dead-lettered,
  * and how the report prints it. Plain functions, no engines.
  */
-import { balance, formatReport, type LocalReport } from '../../tools/local/report';
+import { balance, formatMapping, formatReport, type LocalReport } from '../../tools/local/report';
 
 test('a step balances when its input equals its outputs plus its dead letters', () => {
   expect(balance('enrich: events.user', 10, { enriched: 8, 'duplicates dropped': 0 }, 2)).toEqual({
@@ -60,6 +60,7 @@ test('the report prints what was handed again next to the input, and a mismatch 
       balance('enrich: cdc.orders', 159, { applied: 150, 'older, skipped': 13 }, 0, undefined, 4),
       balance('enrich: cdc.orders', 159, { applied: 150, 'older, skipped': 14 }, 0, undefined, 4),
     ],
+    mappings: [],
     balanced: false,
     latency: { notes: [] },
     whereToLook: [],
@@ -70,4 +71,23 @@ test('the report prints what was handed again next to the input, and a mismatch 
     'enrich: cdc.orders 159 + 4 delivered again = applied 150 + older, skipped 13 + dead-lettered 0 ok',
     'enrich: cdc.orders 159 + 4 delivered again = applied 150 + older, skipped 14 + dead-lettered 0 MISMATCH: 163 in, 164 accounted for',
   ]);
+});
+
+test("a mapping's line: batches, mean batch size, mean invocation time and the share of the run it was busy", () => {
+  const mapping = {
+    function: 'aggregate',
+    topic: 'events.enriched',
+    batches: 40,
+    records: 2_000,
+    invocations: 42,
+    failures: 2,
+    handlerMs: 63_000,
+  };
+  // 2,000 / 40 = 50 per batch; 63,000 ms / 42 = 1,500 ms; 63 s of a 90 s run = 70%.
+  expect(formatMapping(mapping, 90).replace(/\s+/g, ' ')).toBe(
+    'aggregate <- events.enriched 40 batches, 50.0 records per batch, 1500 ms per invocation (2 failed), busy 70% of the run',
+  );
+  expect(formatMapping({ ...mapping, batches: 0, invocations: 0, failures: 0, handlerMs: 0 }, 0)).toMatch(
+    /0 batches, - records per batch, - per invocation, busy - of the run$/,
+  );
 });

@@ -57,6 +57,19 @@ export interface LatencyReport {
   readonly notes: readonly string[];
 }
 
+/** One event source mapping of the run, as its poller counted it. */
+export interface MappingStats {
+  readonly function: string;
+  readonly topic: string;
+  readonly batches: number;
+  /** Records handed to the function, redeliveries included. */
+  readonly records: number;
+  readonly invocations: number;
+  readonly failures: number;
+  /** Wall time in the function's invocations, in ms. */
+  readonly handlerMs: number;
+}
+
 export interface LocalReport {
   readonly envName: string;
   readonly seed: number;
@@ -75,6 +88,8 @@ export interface LocalReport {
   readonly sinks: Readonly<Record<string, number | string>>;
   readonly generated: Readonly<Record<string, number>>;
   readonly steps: readonly StepBalance[];
+  /** The consumers' mappings: batches, records and the time their function took. */
+  readonly mappings: readonly MappingStats[];
   /** Every step balances. */
   readonly balanced: boolean;
   readonly latency: LatencyReport;
@@ -180,6 +195,10 @@ export function formatReport(r: LocalReport): string[] {
     if (s.note) lines.push(`  ${pad('', 34)} (${s.note})`);
   }
   lines.push(r.balanced ? 'every step balances' : 'NOT BALANCED: see the MISMATCH lines above');
+  if (r.mappings.length > 0) {
+    lines.push('consumer mappings (batches, records per batch, time per invocation):');
+    for (const m of r.mappings) lines.push(`  ${formatMapping(m, r.generateSeconds + r.drainSeconds)}`);
+  }
   lines.push('end-to-end latency:');
   lines.push(percentiles('app event -> aggregate in OpenSearch', r.latency.appEventToOpenSearch));
   lines.push(percentiles('telemetry -> session in the lake', r.latency.telemetryToLake));
@@ -192,4 +211,18 @@ export function formatReport(r: LocalReport): string[] {
   lines.push('where to look:');
   for (const w of r.whereToLook) lines.push(`  ${w}`);
   return lines;
+}
+
+/**
+ * A mapping's line: its batches, their mean size, the mean invocation time and the share of the
+ * run its function was busy (near 100%: the mapping cannot keep up, and its lag grows).
+ */
+export function formatMapping(m: MappingStats, seconds: number): string {
+  const perBatch = m.batches > 0 ? (m.records / m.batches).toFixed(1) : '-';
+  const perInvocation = m.invocations > 0 ? `${Math.round(m.handlerMs / m.invocations)} ms` : '-';
+  const busy = seconds > 0 ? `${Math.round(m.handlerMs / 10 / seconds)}%` : '-';
+  return (
+    `${pad(`${m.function} <- ${m.topic}`, 34)} ${num(m.batches)} batches, ${perBatch} records per batch, ` +
+    `${perInvocation} per invocation${m.failures > 0 ? ` (${num(m.failures)} failed)` : ''}, busy ${busy} of the run`
+  );
 }

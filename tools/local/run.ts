@@ -37,7 +37,14 @@ import { startPrivateMosquitto } from './mosquitto';
 import { removeLeftovers, RunRecorder } from './leftovers';
 import { DEFAULT_OPTIONS, type LocalOptions } from './options';
 import { OrdersGenerator } from './orders-generator';
-import { balance, type LocalReport, type Phase, type ProgressSnapshot, type StepBalance } from './report';
+import {
+  balance,
+  type LocalReport,
+  type MappingStats,
+  type Phase,
+  type ProgressSnapshot,
+  type StepBalance,
+} from './report';
 import { LatencySamples } from './stats';
 import { TelemetryGenerator } from './telemetry-generator';
 
@@ -73,6 +80,11 @@ export interface RunLocalDeps {
    * run waits for it before it drains, and goes on generating meanwhile.
    */
   readonly whileRunning?: (engines: LocalEngines) => Promise<void>;
+  /**
+   * Called once every engine is up, before the generators start (a test subscribes to the run's
+   * MQTT broker here to see every reading). A failure ends the run before it generates anything.
+   */
+  readonly beforeGenerators?: (engines: LocalEngines) => Promise<void>;
 }
 
 /** The engines of a run, for {@link RunLocalDeps.whileRunning}. */
@@ -82,6 +94,8 @@ export interface LocalEngines {
   readonly opensearch?: LocalOpenSearch;
   readonly sessionize?: SessionizeRun;
   readonly bridge?: BridgeHandle;
+  /** The run's own MQTT broker, where the devices publish (with the telemetry source). */
+  readonly mqttUrl?: string;
   readonly functions: ReadonlyMap<FunctionName, LocalFunction>;
 }
 
@@ -486,6 +500,16 @@ export async function runLocal(
         .join(', ')})`,
     );
 
+    const engines: LocalEngines = {
+      kafka,
+      functions,
+      ...(connect ? { connect } : {}),
+      ...(search ? { opensearch: search } : {}),
+      ...(job ? { sessionize: job } : {}),
+      ...(bridge ? { bridge, mqttUrl } : {}),
+    };
+    await deps.beforeGenerators?.(engines);
+
     // ---- generators ----
     if (signal?.aborted) throw new AbortedError();
     phase = 'running';
@@ -542,14 +566,7 @@ export async function runLocal(
     }
     progressTimer = setInterval(() => void tick(), deps.progressIntervalMs ?? 2000);
     const during = deps
-      .whileRunning?.({
-        kafka,
-        functions,
-        ...(connect ? { connect } : {}),
-        ...(search ? { opensearch: search } : {}),
-        ...(job ? { sessionize: job } : {}),
-        ...(bridge ? { bridge } : {}),
-      })
+      .whileRunning?.(engines)
       .then(
         () => undefined,
         (err: unknown) => void problems.push(`whileRunning: ${(err as Error).message}`),
@@ -667,10 +684,21 @@ export async function runLocal(
     // Records each mapping handed its function again (by source topic): in the function's outputs,
     // not in the topic's count.
     const again: Record<string, number> = {};
-    for (const fn of functions.values()) {
+    const mappings: MappingStats[] = [];
+    for (const [name, fn] of functions) {
       const pollers = await fn.pollerCounters().catch(() => ({}) as Record<string, PollerCounters>);
-      for (const [topic, p] of Object.entries(pollers))
+      for (const [topic, p] of Object.entries(pollers)) {
         again[topic] = (again[topic] ?? 0) + p.redelivered + p.retried;
+        mappings.push({
+          function: name,
+          topic,
+          batches: p.batches,
+          records: p.records,
+          invocations: p.invocations,
+          failures: p.failures,
+          handlerMs: p.handlerMs,
+        });
+      }
     }
     const againNote = (id: TopicId): string =>
       (again[topicName(id)] ?? 0) > 0
@@ -927,6 +955,7 @@ export async function runLocal(
       sinks,
       generated: generated(),
       steps,
+      mappings,
       balanced: steps.length > 0 && steps.every((s) => s.balanced),
       latency: {
         ...(events?.latency.percentiles() ? { appEventToOpenSearch: events.latency.percentiles()! } : {}),
@@ -954,6 +983,7 @@ export async function runLocal(
       sinks: {},
       generated: generated(),
       steps: [],
+      mappings: [],
       balanced: false,
       latency: { notes: [] },
       whereToLook: [],

@@ -6,9 +6,10 @@
  * sessions close and reach the lake during the run.
  *
  * The device clocks run `timeScale` times faster than the wall clock, so that a run of a minute covers
- * many session gaps of the configured length (300 s in every environment). They end the run about two
- * minutes behind the wall clock, and at the end every device sends one closing reading a session gap
- * plus the out-of-orderness bound later (still within `maxFutureSkewSeconds` of now): the watermark
+ * many session gaps of the configured length (300 s in every environment). They end the planned
+ * duration two minutes behind the wall clock (and keep the wall clock's pace if the run goes on),
+ * and at the end every device sends one closing reading a session gap plus the out-of-orderness
+ * bound later (still within `maxFutureSkewSeconds` of now): the watermark
  * then passes every earlier session's end, so each of them closes; the closing readings stay in open
  * sessions. Now and then a reading is hot (above the temperature limit): the alert it raises is
  * traced back to it for the reading -> alert latency.
@@ -101,9 +102,16 @@ export class TelemetryGenerator {
     });
   }
 
-  /** The device clock now. */
+  /**
+   * The device clock now: `timeScale` times the wall clock for the planned duration, then the wall
+   * clock's pace, so a run kept going past its plan (a fault hook that takes longer) stays
+   * END_LAG_MS behind the wall clock instead of running into the future (past
+   * `maxFutureSkewSeconds`, where the job would dead-letter its readings as from the future).
+   */
   deviceClock(now = Date.now()): number {
-    return this.clock0 + (now - this.t0) * this.timeScale;
+    const elapsed = now - this.t0;
+    const planned = Math.min(elapsed, this.options.durationMs);
+    return this.clock0 + planned * this.timeScale + (elapsed - planned);
   }
 
   /** Opens every device's connection and starts publishing. */

@@ -68,6 +68,8 @@ export interface PollerCounters {
   redelivered: number;
   /** Records handed to the handler again by the retry of a failed invocation (same batch). */
   retried: number;
+  /** Time spent in handler invocations, in ms (wall clock, retries included). */
+  handlerMs: number;
 }
 
 interface Pending {
@@ -87,6 +89,7 @@ export class EventSourcePoller {
     onFailureBatches: 0,
     redelivered: 0,
     retried: 0,
+    handlerMs: 0,
   };
   /** The highest offset delivered so far, per partition. */
   private readonly delivered = new Map<number, number>();
@@ -251,10 +254,13 @@ export class EventSourcePoller {
       this.counters.invocations++;
       if (attempt > 0) this.counters.retried += taken.length;
       this.events.push(event);
+      const invoked = performance.now();
       try {
         await this.options.handler(JSON.parse(JSON.stringify(event)) as MSKEvent, this.context(requestId));
+        this.counters.handlerMs += performance.now() - invoked;
         break;
       } catch {
+        this.counters.handlerMs += performance.now() - invoked;
         this.counters.failures++;
         const exhausted = this.options.onFailureTopic !== undefined && attempt >= this.options.retryAttempts;
         if (exhausted) {
