@@ -19,23 +19,26 @@ import { EventSourcePoller } from './harness/event-source-poller';
 
 const SOURCE = topicName('eventsUser');
 const ON_FAILURE = topicName('dlqEnrich');
+/** A topic of its own for the read-ahead case (its offsets start at 0). */
+const READ_AHEAD = 'probe.poller-read-ahead';
 
 let admin: Admin;
 
 beforeAll(async () => {
   admin = await connectAdmin();
-  await deleteTopicsAndWait(admin, [SOURCE, ON_FAILURE]);
+  await deleteTopicsAndWait(admin, [SOURCE, ON_FAILURE, READ_AHEAD]);
   await admin.createTopics({
     topics: [
       { topic: SOURCE, numPartitions: 2, replicationFactor: 1 },
       { topic: ON_FAILURE, numPartitions: 1, replicationFactor: 1 },
+      { topic: READ_AHEAD, numPartitions: 2, replicationFactor: 1 },
     ],
   });
-  await waitForLeaders(admin, [SOURCE, ON_FAILURE]);
+  await waitForLeaders(admin, [SOURCE, ON_FAILURE, READ_AHEAD]);
 });
 
 afterAll(async () => {
-  await deleteTopicsAndWait(admin, [SOURCE, ON_FAILURE]);
+  await deleteTopicsAndWait(admin, [SOURCE, ON_FAILURE, READ_AHEAD]);
   await admin.disconnect();
 });
 
@@ -127,6 +130,7 @@ test('the handler gets the MSK event shape, in batches of at most batchSize, and
     redelivered: 0,
     retried: 0,
     handlerMs: expect.any(Number),
+    failedDeliveries: 0,
   });
   for (const event of received) {
     expect({ ...event, records: undefined }).toEqual({
@@ -196,6 +200,71 @@ test('the handler gets the MSK event shape, in batches of at most batchSize, and
   ]);
 });
 
+test('while an invocation runs the poller reads on and gathers the next batch; it goes once the invocation returned, then both are committed', async () => {
+  const groupId = 'poller-read-ahead';
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const received: MSKEvent[] = [];
+  const poller = new EventSourcePoller({
+    topic: READ_AHEAD,
+    groupId,
+    batchSize: 10,
+    maximumBatchingWindowMs: 200,
+    retryAttempts: 0,
+    handler: async (event) => {
+      received.push(event);
+      if (received.length === 1) await gate;
+    },
+  });
+  const until = async (what: string, done: () => boolean): Promise<void> => {
+    const deadline = Date.now() + 30_000;
+    while (!done()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const commits = async (): Promise<Record<number, string>> => {
+    const [topic] = await admin.fetchOffsets({ groupId, topics: [READ_AHEAD] });
+    return Object.fromEntries((topic?.partitions ?? []).map((p) => [p.partition, p.offset]));
+  };
+  await poller.start();
+  try {
+    await produce([{ partition: 0, key: 'user-1', value: '{"n":1}' }], READ_AHEAD);
+    await until('the first invocation', () => received.length === 1);
+    // The first invocation has not returned: the next records are read and gathered, not delivered.
+    await produce(
+      [
+        { partition: 0, key: 'user-2', value: '{"n":2}' },
+        { partition: 1, key: 'user-3', value: '{"n":3}' },
+      ],
+      READ_AHEAD,
+    );
+    await until('the next records gathered', () => poller.gathered === 2);
+    expect(received).toHaveLength(1);
+    expect(await commits()).toEqual({ 0: '-1', 1: '-1' });
+    release();
+    await poller.untilCaughtUp();
+  } finally {
+    release();
+    await poller.stop();
+  }
+  expect(
+    received.map((e) =>
+      allRecords([e])
+        .map((r) => [r.partition, r.offset])
+        .sort((a, b) => a[0]! - b[0]!),
+    ),
+  ).toEqual([
+    [[0, 0]],
+    [
+      [0, 1],
+      [1, 0],
+    ],
+  ]);
+  expect(await commits()).toEqual({ 0: '2', 1: '1' });
+  expect(poller.gathered).toBe(0);
+});
+
 test('a batch that keeps failing is invoked 1 + retryAttempts times, then written to the on-failure topic in Lambda format, committed, and can be replayed', async () => {
   const groupId = 'poller-failing';
   const start = await endOffsets();
@@ -232,6 +301,7 @@ test('a batch that keeps failing is invoked 1 + retryAttempts times, then writte
     redelivered: 0,
     retried: 2,
     handlerMs: expect.any(Number),
+    failedDeliveries: 0,
   });
 
   const [message] = await consumeRecords(ON_FAILURE, 1);

@@ -4,7 +4,10 @@
  * (lambda/shared/consumer/msk-event.ts), batch size and batching window as the mapping's, commits
  * only after the handler returned, retries a failed batch `retryAttempts` times and then writes it
  * to the on-failure topic in Lambda's format (lambda/shared/consumer/on-failure.ts), commits and
- * goes on. Records without a key get `key: null`; kafkajs does not expose a record's timestamp type,
+ * goes on. One invocation at a time; while it runs the poller goes on reading and gathers the next
+ * batch (its window starts with its first record), which goes once the invocation returned and the
+ * window elapsed or the batch is full. A delivery that fails (its commit or its on-failure write, as
+ * when the broker restarts) sends its partitions back to their first offsets in it: at least once. Records without a key get `key: null`; kafkajs does not expose a record's timestamp type,
  * so every record says `timestampType` as configured (CREATE_TIME by default).
  */
 import type { Context } from 'aws-lambda';
@@ -70,6 +73,8 @@ export interface PollerCounters {
   retried: number;
   /** Time spent in handler invocations, in ms (wall clock, retries included). */
   handlerMs: number;
+  /** Deliveries whose commit or on-failure write failed: their partitions were read again. */
+  failedDeliveries: number;
 }
 
 interface Pending {
@@ -90,6 +95,7 @@ export class EventSourcePoller {
     redelivered: 0,
     retried: 0,
     handlerMs: 0,
+    failedDeliveries: 0,
   };
   /** The highest offset delivered so far, per partition. */
   private readonly delivered = new Map<number, number>();
@@ -98,15 +104,26 @@ export class EventSourcePoller {
 
   private consumer: Consumer | undefined;
   private producer: Producer | undefined;
+  /** The batch being gathered (at most batchSize records). */
   private pending: Pending[] = [];
+  /** Its batching window. */
   private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
-  private waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  /** Its window elapsed: it goes as soon as the delivery in flight ends. */
+  private due = false;
+  /** The delivery under way (one at a time). */
+  private inFlight: Promise<void> | undefined;
+  /** Readers waiting for room in the batch being gathered. */
+  private roomWaiters: (() => void)[] = [];
   private readonly brokers: string;
 
   constructor(private readonly options: EventSourcePollerOptions) {
     if (options.batchSize < 1) throw new Error('batchSize must be at least 1');
     this.brokers = options.brokers ?? bootstrap();
+  }
+
+  /** Records read and gathered for the next invocation (not yet handed to the handler). */
+  get gathered(): number {
+    return this.pending.length;
   }
 
   /** Joins the group and starts polling; resolves once the group is joined. */
@@ -134,6 +151,9 @@ export class EventSourcePoller {
       fromBeginning: (this.options.startingPosition ?? 'TRIM_HORIZON') === 'TRIM_HORIZON',
     });
     const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    // After a rebalance the group reads again from the committed offsets: what was gathered and not
+    // yet delivered comes again.
+    consumer.on(consumer.events.GROUP_JOIN, () => this.dropPending(() => true));
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -144,18 +164,19 @@ export class EventSourcePoller {
         while (i < batch.messages.length && payload.isRunning() && !payload.isStale()) {
           const room = this.options.batchSize - this.pending.length;
           if (room <= 0) {
-            await this.flushing;
+            // Full: wait until it goes (the delivery in flight ended), heartbeating meanwhile.
+            const beat = setInterval(() => void payload.heartbeat().catch(() => undefined), 3_000);
+            try {
+              await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+            } finally {
+              clearInterval(beat);
+            }
             continue;
           }
           const chunk = batch.messages.slice(i, i + room);
           i += chunk.length;
-          const done = this.add(batch.partition, chunk);
-          const beat = setInterval(() => void payload.heartbeat().catch(() => undefined), 3_000);
-          try {
-            await done;
-          } finally {
-            clearInterval(beat);
-          }
+          this.add(batch.partition, chunk);
+          // Read on: the position moves past what is gathered; the commit follows its delivery.
           payload.resolveOffset(chunk[chunk.length - 1]!.offset);
         }
       },
@@ -163,29 +184,65 @@ export class EventSourcePoller {
     await joined;
   }
 
-  /** Adds records to the gathering batch; resolves once the batch holding them is committed. */
-  private add(partition: number, messages: KafkaMessage[]): Promise<void> {
+  /** Adds records to the batch being gathered (its window starts with its first record). */
+  private add(partition: number, messages: KafkaMessage[]): void {
     for (const message of messages) this.pending.push({ partition, message });
-    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    if (this.pending.length >= this.options.batchSize) this.flushNow();
-    else this.timer ??= setTimeout(() => this.flushNow(), this.options.maximumBatchingWindowMs);
-    return done;
+    if (this.pending.length >= this.options.batchSize) this.due = true;
+    else
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.due = true;
+        this.maybeDeliver();
+      }, this.options.maximumBatchingWindowMs);
+    this.maybeDeliver();
   }
 
-  private flushNow(): void {
+  /** Starts delivering the gathered batch when it is due and no delivery is in flight. */
+  private maybeDeliver(): void {
+    if (this.inFlight || this.pending.length === 0 || !this.due) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.due = false;
     const taken = this.pending;
-    const waiters = this.waiters;
     this.pending = [];
-    this.waiters = [];
-    if (taken.length === 0) return;
-    this.flushing = this.flushing
-      .then(() => this.deliver(taken))
-      .then(
-        () => waiters.forEach((w) => w.resolve()),
-        (err: unknown) => waiters.forEach((w) => w.reject(err)),
-      );
+    for (const wake of this.roomWaiters.splice(0)) wake();
+    this.inFlight = this.deliver(taken)
+      .catch(() => this.sendBack(taken))
+      .finally(() => {
+        this.inFlight = undefined;
+        this.maybeDeliver();
+      });
+  }
+
+  /**
+   * A delivery failed (its commit or its on-failure write): its partitions go back to their first
+   * offsets in it, and what was gathered of them is dropped (it is read again).
+   */
+  private sendBack(taken: readonly Pending[]): void {
+    this.counters.failedDeliveries++;
+    const first = new Map<number, number>();
+    for (const { partition, message } of taken)
+      first.set(partition, Math.min(first.get(partition) ?? Infinity, Number(message.offset)));
+    for (const [partition, offset] of first) {
+      try {
+        this.consumer?.seek({ topic: this.options.topic, partition, offset: String(offset) });
+      } catch {
+        // Not running (rejoining): it starts again from the committed offsets anyway.
+      }
+    }
+    this.dropPending((p) => first.has(p.partition));
+  }
+
+  private dropPending(which: (p: Pending) => boolean): void {
+    const before = this.pending.length;
+    this.pending = this.pending.filter((p) => !which(p));
+    if (this.pending.length === before) return;
+    if (this.pending.length === 0 && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.due = false;
+    }
+    for (const wake of this.roomWaiters.splice(0)) wake();
   }
 
   /** The MSK event of these records, grouped by `<topic>-<partition>` in offset order. */
@@ -320,10 +377,18 @@ export class EventSourcePoller {
     }
   }
 
-  /** Stops polling (the batch in hand is finished first) and disconnects. */
+  /** Stops polling (the batches in hand are delivered first) and disconnects. */
   async stop(): Promise<void> {
-    if (this.timer) this.flushNow();
-    await this.flushing.catch(() => undefined);
+    try {
+      this.consumer?.pause([{ topic: this.options.topic }]);
+    } catch {
+      // Not running: nothing more is read anyway.
+    }
+    while (this.inFlight || this.pending.length > 0) {
+      this.due = true;
+      this.maybeDeliver();
+      await this.inFlight;
+    }
     await this.consumer?.disconnect();
     await this.producer?.disconnect();
     this.consumer = undefined;
