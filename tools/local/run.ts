@@ -565,12 +565,10 @@ export async function runLocal(
       }, 100);
     }
     progressTimer = setInterval(() => void tick(), deps.progressIntervalMs ?? 2000);
-    const during = deps
-      .whileRunning?.(engines)
-      .then(
-        () => undefined,
-        (err: unknown) => void problems.push(`whileRunning: ${(err as Error).message}`),
-      );
+    const during = deps.whileRunning?.(engines).then(
+      () => undefined,
+      (err: unknown) => void problems.push(`whileRunning: ${(err as Error).message}`),
+    );
     await sleep(options.durationSeconds * 1000, signal);
     await during;
     interrupted = signal?.aborted ?? false;
