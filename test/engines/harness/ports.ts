@@ -15,11 +15,16 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Resolves once 127.0.0.1:port accepts connections, or rejects after `timeoutMs`. */
+/**
+ * Resolves once 127.0.0.1:port accepts connections, or rejects after `timeoutMs`. It tries once
+ * more at the deadline: an event loop stalled meanwhile (a synchronous Maven build of another engine
+ * starting beside it) must not fail a port that opened during the stall.
+ */
 export async function waitForPort(port: number, timeoutMs: number, isAlive: () => boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  for (;;) {
     if (!isAlive()) throw new Error(`process exited before port ${port} opened`);
+    const last = Date.now() >= deadline;
     const open = await new Promise<boolean>((resolve) => {
       const socket = new Socket();
       socket.once('connect', () => (socket.destroy(), resolve(true)));
@@ -27,6 +32,7 @@ export async function waitForPort(port: number, timeoutMs: number, isAlive: () =
       socket.connect(port, '127.0.0.1');
     });
     if (open) return;
+    if (last) break;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
