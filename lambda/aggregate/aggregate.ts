@@ -321,7 +321,8 @@ export function createAggregateConsumer(options: AggregateConsumerOptions): Cons
     );
     if (emitted.length > 0) context.count('WindowsEmitted', await produceLatest(emitted, context));
     context.count('EventsCounted', applied.length);
-    // Seen before and already counted (a producer's retry, a redelivery, a replay): skipped.
+    // Already counted from another offset (a producer's retry, a replay): skipped. A redelivery of
+    // the same offset proceeds, and the windows' offset marks keep it out of their counts.
     if (usable.length > applied.length) context.count('DuplicateEvents', usable.length - applied.length);
 
     // Every record of the batch is applied or dead-lettered: its range is processed.

@@ -786,9 +786,9 @@ export async function runLocal(
         balance(
           `aggregate: ${topicName('eventsEnriched')}`,
           c('eventsEnriched'),
-          { counted: aggregate.EventsCounted ?? 0, 'duplicates skipped': aggregate.DuplicateEvents ?? 0 },
+          { applied: aggregate.EventsCounted ?? 0, 'duplicates skipped': aggregate.DuplicateEvents ?? 0 },
           Object.values(aggDlq).reduce((a, b) => a + b, 0),
-          `${aggregate.WindowsEmitted ?? 0} window versions emitted, ${aggregate.LateEvents ?? 0} window contributions too late for a closed window${againNote('eventsEnriched')}`,
+          `${aggregate.WindowsEmitted ?? 0} window versions emitted, ${aggregate.LateEvents ?? 0} window contributions too late for a closed window${againNote('eventsEnriched')}${(again[topicName('eventsEnriched')] ?? 0) > 0 ? "; a record handed again at the same offset is applied again, and the windows' offset marks keep it out of their counts" : ''}`,
           again[topicName('eventsEnriched')],
         ),
       );
