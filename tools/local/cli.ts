@@ -8,7 +8,7 @@
  * the first Ctrl-C asks it to stop the generators, drain (bounded), report and stop every engine in
  * order; a second one kills the group at once.
  */
-import { spawn } from 'node:child_process';
+import { cliArgs, inOwnProcessGroup, runInOwnProcessGroup } from '../../test/engines/harness/process-group';
 import { formatProgress, formatProgressLine, formatReport } from './report';
 import { parseLocalArgs, USAGE } from './options';
 import { runLocal, type LocalOutput } from './run';
@@ -81,38 +81,14 @@ async function main(argv: readonly string[]): Promise<number> {
   return report.balanced && report.problems.length === 0 ? 0 : 1;
 }
 
-/** Marks the child that runs the platform in its own process group. */
-const IN_OWN_GROUP = '--in-own-process-group';
-
-/** Runs this CLI again in a new process group and forwards the first Ctrl-C as one SIGTERM. */
-function runInOwnProcessGroup(): void {
-  const child = spawn(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', __filename, ...process.argv.slice(2), IN_OWN_GROUP],
-    { detached: true, stdio: 'inherit' },
-  );
-  let interrupts = 0;
-  const interrupt = (): void => {
-    interrupts++;
-    if (interrupts === 1) child.kill('SIGTERM');
-    else {
-      console.error('Second interrupt: killing everything now.');
-      if (child.pid) process.kill(-child.pid, 'SIGKILL');
-    }
-  };
-  process.on('SIGINT', interrupt);
-  process.on('SIGTERM', interrupt);
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-}
-
 if (require.main === module) {
-  if (process.argv.includes(IN_OWN_GROUP)) {
-    main(process.argv.slice(2).filter((a) => a !== IN_OWN_GROUP)).then(
+  if (inOwnProcessGroup()) {
+    main(cliArgs()).then(
       (code) => process.exit(code),
       (err: unknown) => {
         console.error(err);
         process.exit(1);
       },
     );
-  } else runInOwnProcessGroup();
+  } else runInOwnProcessGroup(__filename);
 }

@@ -17,7 +17,6 @@
  * own (with the JVMs it starts): only this parent gets the terminal's SIGINT, and it asks the child
  * once to stop in order (a second Ctrl-C kills the group at once).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { DEBEZIUM_VERSION, renderDebeziumPostgresConfig } from '../../../lib/cdc/debezium-config';
 import { TOPIC_SPECS } from '../../../lib/topics/topic-specs';
@@ -26,6 +25,7 @@ import { connectAdmin, deleteTopicsAndWait, kafkaClient } from '../harness/clien
 import { LocalConnect } from '../harness/connect';
 import { LocalKafka } from '../harness/kafka';
 import { CdcDatabase } from '../harness/postgres';
+import { cliArgs, inOwnProcessGroup, runInOwnProcessGroup } from '../harness/process-group';
 import { SecretsManagerStub } from '../harness/secrets-manager-stub';
 
 const TOPIC = TOPIC_SPECS.cdcOrders.name;
@@ -35,7 +35,7 @@ const PUBLICATION = 'platform_cdc';
 const SECRET_NAME = 'streaming-local-orders-cdc-db';
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2).filter((a) => a !== IN_OWN_GROUP);
+  const args = cliArgs();
   const demo = args.includes('--demo');
   const i = args.indexOf('--bootstrap');
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -136,29 +136,5 @@ async function main(): Promise<void> {
   }
 }
 
-/** Marks the child that runs the pipeline in its own process group. */
-const IN_OWN_GROUP = '--in-own-process-group';
-
-/** Runs this CLI again in a new process group and forwards the first Ctrl-C as one SIGTERM. */
-function runInOwnProcessGroup(): void {
-  const child = spawn(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', __filename, ...process.argv.slice(2), IN_OWN_GROUP],
-    { detached: true, stdio: 'inherit' },
-  );
-  let interrupts = 0;
-  const interrupt = () => {
-    interrupts++;
-    if (interrupts === 1) child.kill('SIGTERM');
-    else {
-      console.error('Second interrupt: killing everything now.');
-      if (child.pid) process.kill(-child.pid, 'SIGKILL');
-    }
-  };
-  process.on('SIGINT', interrupt);
-  process.on('SIGTERM', interrupt);
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-}
-
-if (process.argv.includes(IN_OWN_GROUP)) void main();
-else runInOwnProcessGroup();
+if (inOwnProcessGroup()) void main();
+else runInOwnProcessGroup(__filename);
